@@ -1,0 +1,3 @@
+from ivr import create_app
+
+app = create_app()

@@ -1,0 +1,23 @@
+"""ivr: a self-hosted phone support line. `create_app` builds the Flask app; nothing happens at import."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ivr.runtime import Clock, build_runtime
+from ivr.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the app. Raises SettingsError for a bad setting and FlowError for a flow that fails the check."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__)
+    app.extensions["ivr"] = build_runtime(settings, clock=clock)
+
+    from ivr.web import ops, voice
+
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(ops.bp)
+    return app

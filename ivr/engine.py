@@ -1,0 +1,293 @@
+"""The pure step machine: (flow, call state, event, now) -> (actions, new state).
+
+No Flask, Twilio, Redis, database or clock in here. The web layer feeds events in and turns the
+returned actions into TwiML and records.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from dataclasses import dataclass
+from datetime import datetime
+
+from ivr.actions import Action, ConsentRecorded, Gather, Hangup, Note, Say, StartRecording, UpdateTicket
+from ivr.errors import EngineError
+from ivr.flows import Flow
+from ivr.state import CallEnded, CallStarted, CallState, Digits, Event, NoInput, Speech
+from ivr.steps import (Condition, ConsentStep, GotoStep, HangupStep, LanguageStep, MenuStep, RouteStep,
+                       SayStep, StartRecordingStep, TicketStep)
+
+MAX_TRANSITIONS = 100  # steps run for one event before we call it a loop
+
+
+@dataclass(frozen=True)
+class Outcome:
+    actions: tuple[Action, ...]
+    state: CallState
+
+    @property
+    def waiting(self) -> bool:
+        return self.state.waiting
+
+
+def new_call(flow: Flow, call_sid: str, **vars: str) -> CallState:
+    """The state of a call that has not been answered yet."""
+    return CallState(call_sid=call_sid, region=flow.region, flow_version=flow.version,
+                     language=flow.language_codes[0]).with_vars(**vars)
+
+
+def step(flow: Flow, state: CallState, event: Event, now: datetime) -> Outcome:
+    """Apply one event to a call and run the flow until it needs input or ends."""
+    if state.ended:
+        return Outcome((), state)
+    match event:
+        case CallStarted():
+            return _start(flow, state, now)
+        case CallEnded(status=status):
+            note = Note("end", {"status": status, "step": state.step, "waiting": state.waiting})
+            return Outcome((note,), state.with_(ended=True, waiting=False))
+        case Digits() | Speech() | NoInput():
+            if not state.waiting or state.step not in flow.steps:
+                raise EngineError(f"call {state.call_sid}: input arrived but no question is open")
+            return _answer(flow, state, event)
+    raise EngineError(f"unknown event {event!r}")
+
+
+def _start(flow: Flow, state: CallState, now: datetime) -> Outcome:
+    hours = flow.hours.status_at(now)
+    state = state.with_(hours=hours.state).with_vars(holiday=hours.holiday or "")
+    notes = [Note("region", {"region": flow.region, "flow_version": flow.version}),
+             Note("hours", {"state": hours.state, "holiday": hours.holiday,
+                            "local_time": now.astimezone(flow.hours.zone).isoformat(timespec="minutes")})]
+    return _run(flow, state.visiting(flow.start), notes)
+
+
+def _answer(flow: Flow, state: CallState, event: Event) -> Outcome:
+    current = flow.steps[state.step]
+    match current:
+        case LanguageStep():
+            return _answer_language(flow, state, current, event)
+        case MenuStep():
+            return _answer_menu(flow, state, current, event)
+        case ConsentStep():
+            return _answer_consent(flow, state, current, event)
+    raise EngineError(f"step '{state.step}' does not take input")
+
+
+def _run(flow: Flow, state: CallState, actions: list[Action]) -> Outcome:
+    """Execute steps from state.step until one waits for the caller or the call ends."""
+    for _ in range(MAX_TRANSITIONS):
+        current = flow.steps[state.step]
+        handler = _ENTER[type(current)]
+        state, produced, next_step = handler(flow, state, current)
+        actions.extend(produced)
+        if state.waiting or state.ended:
+            return Outcome(tuple(actions), state)
+        state = state.visiting(next_step)
+    raise EngineError(f"{flow.source}: step '{state.step}': the flow loops without asking the caller anything")
+
+
+# -- entering each kind of step: (flow, state, step) -> (state, actions, next step or None) ---------
+
+def _enter_say(flow, state, current: SayStep):
+    return state, say_prompts(flow, state, current.prompts), current.next
+
+
+def _enter_goto(flow, state, current: GotoStep):
+    return state, [], current.next
+
+
+def _enter_language(flow, state, current: LanguageStep):
+    prompts = tuple(Say(_render(flow, state, flow.prompt(code, "language_option"), digit=key),
+                        flow.language(code).say, flow.language(code).voice)
+                    for key, code in current.options.items())
+    gather = Gather(step=state.step, prompts=prompts, timeout=current.timeout)
+    return state.with_(waiting=True), [gather], None
+
+
+def _enter_menu(flow, state, current: MenuStep, lead: tuple[Say, ...] = ()):
+    return state.with_(waiting=True), [_gather(flow, state, current.prompts, current.timeout, lead)], None
+
+
+def _enter_consent(flow, state, current: ConsentStep, lead: tuple[Say, ...] = ()):
+    if flow.consent == "one-party":
+        notice = say_prompts(flow, state, current.notice)
+        record = _consent(flow, state, "notice", "notice", current.notice)
+        state = state.with_(consent="notice", recording=True)
+        return state, [*notice, record, StartRecording()], current.given
+    return state.with_(waiting=True), [_gather(flow, state, current.ask, current.timeout, lead)], None
+
+
+def _enter_route(flow, state, current: RouteStep):
+    for index, branch in enumerate(current.branches):
+        if _matches(branch.when, state):
+            return state, [Note("route", {"step": state.step, "branch": index + 1, "next": branch.next})], branch.next
+    return state, [Note("route", {"step": state.step, "branch": "default", "next": current.default})], current.default
+
+
+def _enter_ticket(flow, state, current: TicketStep):
+    changes = {field: (state.vars.get(value[1:], "") if value.startswith("$") else value)
+               for field, value in current.update.items()}
+    return state, [UpdateTicket(changes)], current.next
+
+
+def _enter_start_recording(flow, state, current: StartRecordingStep):
+    if state.recording:
+        return state, [], current.next
+    if flow.consent == "all-party" and state.consent != "given":
+        return state, [Note("recording_refused", {"step": state.step, "consent": state.consent})], current.next
+    return state.with_(recording=True), [StartRecording()], current.next
+
+
+def _enter_hangup(flow, state, current: HangupStep):
+    actions = [*say_prompts(flow, state, current.prompts), Note("end", {"status": "flow_hangup", "step": state.step}),
+               Hangup()]
+    return state.with_(ended=True), actions, None
+
+
+_ENTER = {SayStep: _enter_say, GotoStep: _enter_goto, LanguageStep: _enter_language, MenuStep: _enter_menu,
+          ConsentStep: _enter_consent, RouteStep: _enter_route, TicketStep: _enter_ticket,
+          StartRecordingStep: _enter_start_recording, HangupStep: _enter_hangup}
+
+
+# -- answers to open questions ---------------------------------------------------------------------
+
+def _answer_language(flow, state, current: LanguageStep, event):
+    chosen = current.options.get(event.digits) if isinstance(event, Digits) else None
+    method = "dtmf" if chosen else "default"
+    language = chosen or flow.language_codes[0]
+    state = state.with_(language=language, waiting=False)
+    note = Note("language", {"language": language, "method": method})
+    return _run(flow, state.visiting(current.next), [note])
+
+
+def _answer_menu(flow, state, current: MenuStep, event):
+    option = current.options.get(event.digits) if isinstance(event, Digits) else None
+    if option is not None:
+        note = Note("menu", {"step": state.step, "key": event.digits, "set": dict(option.set)})
+        return _run(flow, state.with_vars(**option.set).visiting(option.next), [note])
+    return _retry(flow, state, current, event, current.retries, current.on_fail, _enter_menu)
+
+
+def _answer_consent(flow, state, current: ConsentStep, event):
+    answer, method = _consent_answer(flow, state, event)
+    if answer == "given":
+        actions = [_consent(flow, state, "given", method, current.ask), StartRecording(),
+                   *say_prompts(flow, state, ["consent_given"])]
+        state = state.with_(consent="given", recording=True)
+        return _run(flow, state.visiting(current.given), actions)
+    if answer == "declined":
+        return _decline(flow, state, current, method)
+    if state.attempts >= current.retries:
+        return _decline(flow, state, current, "timeout" if isinstance(event, NoInput) else method)
+    return _retry(flow, state, current, event, current.retries, current.declined, _enter_consent)
+
+
+def _decline(flow, state, current: ConsentStep, method: str) -> Outcome:
+    actions = [_consent(flow, state, "declined", method, current.ask), *say_prompts(flow, state, ["consent_declined"])]
+    return _run(flow, state.with_(consent="declined").visiting(current.declined), actions)
+
+
+def _consent_answer(flow, state, event) -> tuple[str | None, str]:
+    if isinstance(event, Digits):
+        return {"1": "given", "2": "declined"}.get(event.digits), "dtmf"
+    if isinstance(event, Speech):
+        if _says_any(event.text, _word_list(flow, state, "words_no")):
+            return "declined", "speech"
+        if _says_any(event.text, _word_list(flow, state, "words_yes")):
+            return "given", "speech"
+        return None, "speech"
+    return None, "timeout"
+
+
+def _retry(flow, state, current, event, retries: int, give_up_to: str, reenter) -> Outcome:
+    """A wrong key or silence: say so and ask again, or give up after `retries` more tries."""
+    attempts = state.attempts + 1
+    kind = "no_input" if isinstance(event, NoInput) else "invalid_choice"
+    note = Note(kind, {"step": state.step, "attempt": attempts,
+                       "digits": event.digits if isinstance(event, Digits) else None})
+    if attempts > retries:
+        return _run(flow, state.visiting(give_up_to), [note, Note("gave_up", {"step": state.step})])
+    lead = tuple(say_prompts(flow, state, [kind]))
+    state, actions, _ = reenter(flow, state.with_(attempts=attempts, waiting=False), current, lead)
+    return Outcome((note, *actions), state)
+
+
+# -- small pieces ----------------------------------------------------------------------------------
+
+def _gather(flow, state, keys, timeout: int, lead: tuple[Say, ...] = ()) -> Gather:
+    lang = flow.language(state.language)
+    speech = lang.speech if flow.cloud_speech and lang.speech else None
+    return Gather(step=state.step, prompts=lead + tuple(say_prompts(flow, state, keys)), timeout=timeout,
+                  speech_language=speech)
+
+
+def say_prompts(flow: Flow, state: CallState, keys) -> list[Say]:
+    """The prompts `keys` in the caller's language, with variables filled in."""
+    lang = flow.language(state.language)
+    return [Say(_render(flow, state, flow.prompt(lang.code, key)), lang.say, lang.voice) for key in keys]
+
+
+def _consent(flow, state, outcome: str, method: str, keys) -> ConsentRecorded:
+    words = "\n".join(flow.prompt(state.language, key) for key in keys)
+    version = hashlib.sha256(words.encode()).hexdigest()[:12]
+    return ConsentRecorded(outcome=outcome, method=method, policy=flow.consent, language=state.language,
+                           prompt_keys=tuple(keys), prompt_version=version)
+
+
+def _matches(when: Condition, state: CallState) -> bool:
+    def one_of(expected, actual) -> bool:
+        return actual in expected if isinstance(expected, list) else actual == expected
+
+    if when.hours == "not_open" and state.hours == "open":
+        return False
+    if when.hours not in (None, "not_open") and state.hours != when.hours:
+        return False
+    if when.language is not None and not one_of(when.language, state.language):
+        return False
+    if when.intent is not None and not one_of(when.intent, state.vars.get("intent")):
+        return False
+    if when.consent == "recording" and not state.recording:
+        return False
+    if when.consent == "not_recording" and state.recording:
+        return False
+    if when.consent in ("given", "declined", "notice") and state.consent != when.consent:
+        return False
+    return all(one_of(expected, state.vars.get(name)) for name, expected in when.vars.items())
+
+
+class _Variables(dict):
+    def __missing__(self, key):  # a prompt never crashes a live call; the linter reports unknown names
+        return ""
+
+
+def prompt_variables(flow: Flow, state: CallState, **extra: str) -> dict[str, str]:
+    ticket = state.vars.get("ticket", "")
+    return _Variables({**state.vars, "ticket_digits": ", ".join(ticket), "region_name": flow.name,
+                       "help_centre": flow.help_centre, "support_email": flow.support_email, **extra})
+
+
+def _render(flow: Flow, state: CallState, text: str, **extra: str) -> str:
+    return string.Formatter().vformat(text, (), prompt_variables(flow, state, **extra))
+
+
+def _word_list(flow, state, key: str) -> set[str]:
+    return {w.strip().lower() for w in flow.prompts[state.language].get(key, "").split(",") if w.strip()}
+
+
+def _says_any(text: str, phrases: set[str]) -> bool:
+    """Whether `text` contains one of `phrases`: whole words in spaced scripts ("no" is not in
+    "know"), anywhere in Chinese (no spaces: "不同意" holds "不"), and at a word start in Korean,
+    whose particles attach to the word ("동의해요" starts with "동의")."""
+    text = " ".join(text.lower().split())
+    for phrase in phrases:
+        if any("\u3400" <= ch <= "\u9fff" for ch in phrase):
+            found = phrase in text
+        elif phrase.isascii() or not any("\uac00" <= ch <= "\ud7a3" for ch in phrase):
+            found = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
+        else:
+            found = re.search(rf"(?<!\w){re.escape(phrase)}", text) is not None
+        if found:
+            return True
+    return False

@@ -1,0 +1,33 @@
+"""Every exception the project raises on purpose, named for what went wrong."""
+
+
+class IvrError(Exception):
+    """Base class: an error with a message meant for the operator."""
+
+
+class SettingsError(IvrError):
+    """A setting is missing or has a value that cannot be used."""
+
+
+class FlowError(IvrError):
+    """A flow file is invalid. The message names the file, the step and the problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class UnknownRegion(IvrError):
+    """A dialed number belongs to no configured region."""
+
+
+class SignatureError(IvrError):
+    """A webhook's X-Twilio-Signature is missing or does not match."""
+
+
+class EngineError(IvrError):
+    """The flow engine was asked to do something the flow does not allow."""
+
+
+class CallStateMissing(IvrError):
+    """A webhook arrived for a call whose live state is gone (expired or never created)."""

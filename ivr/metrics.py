@@ -1,0 +1,20 @@
+"""Prometheus counters, one registry per app so tests and workers never share global state."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.calls_started = Counter("ivr_calls_started", "Inbound calls answered", ["region"],
+                                     registry=self.registry)
+        self.calls_ended = Counter("ivr_calls_ended", "Calls ended", ["status"], registry=self.registry)
+        self.webhook_errors = Counter("ivr_webhook_errors", "Webhooks answered with the apology",
+                                      ["route"], registry=self.registry)
+        self.signature_failures = Counter("ivr_signature_failures", "Webhooks refused for a bad signature",
+                                          ["route"], registry=self.registry)
+        self.consents = Counter("ivr_consents", "Consent outcomes", ["region", "outcome"], registry=self.registry)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,44 @@
+"""The adapters one process shares, built once by the app factory (or a job worker) and passed down."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from redis import Redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.callstore import CallStore
+from ivr.db import make_engine, make_sessions
+from ivr.flows import FlowSet, load_flows
+from ivr.metrics import Metrics
+from ivr.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    flows: FlowSet
+    redis: Redis
+    calls: CallStore
+    sessions: sessionmaker[Session]
+    clock: Clock
+    metrics: Metrics
+
+    def url_for(self, path: str) -> str:
+        return self.settings.url_for(path)
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None, flows: FlowSet | None = None) -> Runtime:
+    """Load and check the flows (raising FlowError if any is bad) and connect the adapters."""
+    flows = flows or load_flows(settings.flows_dir)
+    redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
+    return Runtime(settings=settings, flows=flows, redis=redis, calls=CallStore(redis, settings.call_state_ttl),
+                   sessions=make_sessions(make_engine(settings.database_url)), clock=clock or utc_now,
+                   metrics=Metrics())

@@ -1,0 +1,128 @@
+"""The one settings object, read from the environment once and passed down."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ivr.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    twilio_account_sid: str
+    twilio_auth_token: str
+    public_url: str
+    redis_url: str
+    database_url: str
+    flows_dir: Path
+    recordings_dir: Path
+    twilio_api_url: str | None = None
+    call_state_ttl: int = 4 * 3600
+    ticket_join_hours: int = 24
+    log_level: str = "INFO"
+    bind: str = "0.0.0.0:8000"
+    web_workers: int = 2
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL Twilio is given for one of our routes."""
+        return f"{self.public_base}{path}"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        return cls(
+            twilio_account_sid=_account_sid(env),
+            twilio_auth_token=_required(env, "TWILIO_AUTH_TOKEN"),
+            public_url=_http_url(env, "IVR_PUBLIC_URL", "http://127.0.0.1:8000"),
+            redis_url=_redis_url(env),
+            database_url=env.get("IVR_DATABASE_URL") or f"sqlite:///{PROJECT_ROOT / 'var' / 'ivr.db'}",
+            flows_dir=_directory(env, "IVR_FLOWS_DIR", PROJECT_ROOT / "flows"),
+            recordings_dir=Path(env.get("IVR_RECORDINGS_DIR") or PROJECT_ROOT / "recordings"),
+            twilio_api_url=_optional_http_url(env, "IVR_TWILIO_API_URL"),
+            call_state_ttl=_positive_int(env, "IVR_CALL_STATE_TTL", 4 * 3600),
+            ticket_join_hours=_positive_int(env, "IVR_TICKET_JOIN_HOURS", 24),
+            log_level=_choice(env, "IVR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            bind=_bind(env),
+            web_workers=_positive_int(env, "IVR_WEB_WORKERS", 2),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is not set")
+    return value
+
+
+def _account_sid(env: Mapping[str, str]) -> str:
+    value = _required(env, "TWILIO_ACCOUNT_SID")
+    if not (value.startswith("AC") and len(value) == 34):
+        raise SettingsError(f"TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits, got {value!r}")
+    return value
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"{name} must be an http(s) base URL without query, got {value!r}")
+    return value.rstrip("/")
+
+
+def _optional_http_url(env: Mapping[str, str], name: str) -> str | None:
+    return _http_url(env, name, "") if env.get(name) else None
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    value = env.get("IVR_REDIS_URL") or "redis://127.0.0.1:6379/0"
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"IVR_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {value!r}")
+    return value
+
+
+def _directory(env: Mapping[str, str], name: str, default: Path) -> Path:
+    path = Path(env.get(name) or default)
+    if not path.is_dir():
+        raise SettingsError(f"{name} must be an existing directory, got {str(path)!r}")
+    return path
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).upper()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+    return value
+
+
+def _bind(env: Mapping[str, str]) -> str:
+    value = env.get("IVR_BIND") or "0.0.0.0:8000"
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"IVR_BIND must be host:port like 0.0.0.0:8000, got {value!r}")
+    return value

@@ -1,0 +1,76 @@
+"""A live call's state and the events that move it. Plain frozen data, JSON round-trippable."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
+from typing import Mapping
+
+MAX_PATH = 200
+
+
+@dataclass(frozen=True)
+class CallState:
+    call_sid: str
+    region: str
+    flow_version: str
+    language: str
+    step: str | None = None
+    waiting: bool = False  # True while a Gather for `step` is out
+    attempts: int = 0  # wrong or empty answers at the current step
+    consent: str | None = None  # "given", "declined" or "notice"
+    recording: bool = False
+    hours: str | None = None  # "open", "closed" or "holiday", decided when the call starts
+    vars: Mapping[str, str] = field(default_factory=dict)
+    path: tuple[str, ...] = ()
+    ended: bool = False
+
+    def with_(self, **changes) -> "CallState":
+        return replace(self, **changes)
+
+    def with_vars(self, **values: str) -> "CallState":
+        return replace(self, vars=MappingProxyType({**self.vars, **values}))
+
+    def visiting(self, step: str) -> "CallState":
+        return replace(self, step=step, waiting=False, attempts=0, path=(self.path + (step,))[-MAX_PATH:])
+
+    def to_json(self) -> str:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["vars"] = dict(self.vars)
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "CallState":
+        data = json.loads(text)
+        data["vars"] = MappingProxyType(data.get("vars", {}))
+        data["path"] = tuple(data.get("path", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """The call has been answered and its ticket is known."""
+
+
+@dataclass(frozen=True)
+class Digits:
+    digits: str
+
+
+@dataclass(frozen=True)
+class Speech:
+    text: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """A Gather ended with nothing pressed or said."""
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    status: str  # Twilio's final CallStatus
+
+
+Event = CallStarted | Digits | Speech | NoInput | CallEnded

@@ -1,0 +1,158 @@
+"""The step kinds a flow file may use. Each is a small frozen model; the `kind` field picks it.
+
+New kinds (listen, transfer, queue, callback) slot in as one more model in `Step` and one more
+handler in the engine; nothing else in a flow file changes.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DIGIT_KEYS = frozenset("0123456789*#")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_digit_keys(options: dict) -> dict:
+    for key in options:
+        if len(key) != 1 or key not in DIGIT_KEYS:
+            raise ValueError(f"option key {key!r} is not a single keypad key (0-9, * or #)")
+    return options
+
+
+class SayStep(_Model):
+    """Speak prompts, then go on."""
+
+    kind: Literal["say"]
+    prompts: list[str] = Field(min_length=1)
+    next: str
+
+
+class LanguageStep(_Model):
+    """The language menu: each option is announced in its own language."""
+
+    kind: Literal["language"]
+    options: dict[str, str] = Field(min_length=1)  # key -> language code
+    next: str
+    timeout: int = Field(default=5, ge=1, le=30)
+
+    _keys = field_validator("options")(_check_digit_keys)
+
+
+class MenuOption(_Model):
+    next: str
+    set: dict[str, str] = {}
+
+
+class MenuStep(_Model):
+    """A keypad menu. Wrong keys and silence are retried, then the flow goes to `on_fail`."""
+
+    kind: Literal["menu"]
+    prompts: list[str] = Field(min_length=1)
+    options: dict[str, MenuOption] = Field(min_length=1)
+    retries: int = Field(default=2, ge=0, le=5)
+    timeout: int = Field(default=6, ge=1, le=30)
+    on_fail: str
+
+    _keys = field_validator("options")(_check_digit_keys)
+
+
+class ConsentStep(_Model):
+    """Recording consent: an explicit opt-in (all-party regions) or a notice (one-party regions)."""
+
+    kind: Literal["consent"]
+    ask: list[str] = ["consent_request"]
+    notice: list[str] = ["recording_notice"]
+    given: str
+    declined: str
+    retries: int = Field(default=1, ge=0, le=3)
+    timeout: int = Field(default=6, ge=1, le=30)
+
+
+class Condition(_Model):
+    """Every field given must match. Lists mean 'any of'."""
+
+    hours: Literal["open", "closed", "holiday", "not_open"] | None = None
+    language: str | list[str] | None = None
+    intent: str | list[str] | None = None
+    consent: Literal["given", "declined", "notice", "recording", "not_recording"] | None = None
+    vars: dict[str, str | list[str]] = {}
+
+
+class Branch(_Model):
+    when: Condition
+    next: str
+
+
+class RouteStep(_Model):
+    """Branch on hours, language, intent, consent or variables; the first match wins."""
+
+    kind: Literal["route"]
+    branches: list[Branch] = Field(min_length=1)
+    default: str
+
+
+class TicketStep(_Model):
+    """Update the call's ticket. Values starting with '$' name a call variable."""
+
+    kind: Literal["ticket"]
+    update: dict[Literal["status", "category", "priority"], str] = Field(min_length=1)
+    next: str
+
+
+class StartRecordingStep(_Model):
+    """Start recording the call (refused at run time, and by the linter, before consent)."""
+
+    kind: Literal["start_recording"]
+    next: str
+
+
+class HangupStep(_Model):
+    """Optionally speak, then end the call."""
+
+    kind: Literal["hangup"]
+    prompts: list[str] = []
+
+
+class GotoStep(_Model):
+    kind: Literal["goto"]
+    next: str
+
+
+Step = Annotated[
+    Union[SayStep, LanguageStep, MenuStep, ConsentStep, RouteStep, TicketStep, StartRecordingStep,
+          HangupStep, GotoStep],
+    Field(discriminator="kind"),
+]
+STEP_KINDS = ("say", "language", "menu", "consent", "route", "ticket", "start_recording", "hangup", "goto")
+
+
+def exits(step) -> list[tuple[str, str]]:
+    """Every (label, target step) edge leaving a step, for linting and graph walks."""
+    match step:
+        case MenuStep():
+            return [(f"option {k}", o.next) for k, o in step.options.items()] + [("on_fail", step.on_fail)]
+        case ConsentStep():
+            return [("given", step.given), ("declined", step.declined)]
+        case RouteStep():
+            return [(f"branch {i + 1}", b.next) for i, b in enumerate(step.branches)] + [("default", step.default)]
+        case HangupStep():
+            return []
+        case _:
+            return [("next", step.next)]
+
+
+def prompt_keys(step) -> list[str]:
+    """Every prompt key a step may speak (language menus use 'language_option' in each language)."""
+    match step:
+        case SayStep() | MenuStep() | HangupStep():
+            return list(step.prompts)
+        case ConsentStep():
+            return [*step.ask, *step.notice]
+        case LanguageStep():
+            return ["language_option"]
+        case _:
+            return []

@@ -1,0 +1,38 @@
+"""Health, readiness and metrics for whoever runs the service. No signature: nothing here moves a call."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from ivr.web import runtime
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    rt = runtime()
+    checks = {"flows": f"{len(rt.flows)} regions" if len(rt.flows) else "none loaded"}
+    try:
+        rt.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:  # readiness reports any failure as not ready
+        checks["redis"] = f"error: {exc}"
+    try:
+        with rt.sessions() as db:
+            db.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {exc.__class__.__name__}: {exc}"
+    ready = checks["redis"] == "ok" and checks["database"] == "ok" and len(rt.flows) > 0
+    return jsonify(ready=ready, checks=checks), 200 if ready else 503
+
+
+@bp.get("/metrics")
+def metrics():
+    return runtime().metrics.exposition(), 200, {"Content-Type": "text/plain; version=0.0.4"}

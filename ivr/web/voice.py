@@ -1,0 +1,113 @@
+"""Twilio Voice webhooks. Every route is signed; each reads: validate, hand to ivr.calls, answer TwiML."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import Blueprint, request
+
+from ivr import calls
+from ivr.callers import caller_from
+from ivr.records import FINAL_STATUSES, Arrival
+from ivr.state import Digits, NoInput, Speech
+from ivr.web import runtime
+from ivr.web.signature import twilio_signed
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+log = logging.getLogger(__name__)
+TWIML = {"Content-Type": "text/xml; charset=utf-8"}
+
+
+def answers_twiml(view):
+    """Answer with the view's TwiML; on any failure answer with the apology instead, never a 5xx.
+
+    A retried request (same I-Twilio-Idempotency-Token) gets the reply we already gave.
+    """
+    @functools.wraps(view)
+    def safe(*args, **kwargs):
+        rt = runtime()
+        token = request.headers.get("I-Twilio-Idempotency-Token")
+        call_sid = request.form.get("CallSid")
+        try:
+            if token and (earlier := rt.calls.remembered_reply(token)):
+                return earlier, 200, TWIML
+            body = view(*args, **kwargs)
+        except Exception as exc:
+            log.exception("webhook %s failed for CallSid %s", request.path, call_sid)
+            rt.metrics.webhook_errors.labels(request.endpoint or "?").inc()
+            return calls.apology(rt, call_sid, "webhook_error", to=request.form.get("To"), route=request.path,
+                                 error=f"{exc.__class__.__name__}: {exc}"[:500]), 200, TWIML
+        if token:
+            _remember_quietly(rt, token, body)
+        return body, 200, TWIML
+    return safe
+
+
+def _remember_quietly(rt, token: str, body: str) -> None:
+    try:
+        rt.calls.remember_reply(token, body)
+    except Exception:  # a lost replay cache must not cost the caller their answer
+        log.exception("could not remember the reply for idempotency token %s", token)
+
+
+@bp.post("/incoming")
+@twilio_signed
+@answers_twiml
+def incoming():
+    form = request.form
+    arrival = Arrival(call_sid=form["CallSid"], to=form.get("To", ""), caller=caller_from(form.get("From")),
+                      stir_verstat=form.get("StirVerstat") or None)
+    return calls.answer(runtime(), arrival)
+
+
+@bp.post("/gather")
+@twilio_signed
+@answers_twiml
+def gather():
+    form = request.form
+    return calls.advance(runtime(), form["CallSid"], _answer_event(form))
+
+
+def _answer_event(form):
+    if form.get("Digits"):
+        return Digits(form["Digits"])
+    if form.get("SpeechResult"):
+        confidence = form.get("Confidence")
+        return Speech(form["SpeechResult"], float(confidence) if confidence else None)
+    return NoInput()
+
+
+@bp.post("/fallback")
+@twilio_signed
+def fallback():
+    """Twilio could not use our answer (error, timeout, bad TwiML): apologise and send the caller on."""
+    form = request.form
+    log.error("Twilio fell back for CallSid %s: ErrorCode %s at %s", form.get("CallSid"), form.get("ErrorCode"),
+              form.get("ErrorUrl"))
+    runtime().metrics.webhook_errors.labels("fallback").inc()
+    body = calls.apology(runtime(), form.get("CallSid"), "twilio_fallback", to=form.get("To"),
+                         error_code=form.get("ErrorCode"),
+                         error_url=form.get("ErrorUrl"))
+    return body, 200, TWIML
+
+
+@bp.post("/status")
+@twilio_signed
+def status():
+    """Call status callback: the call's final status closes its record. Earlier statuses are ignored."""
+    form = request.form
+    if form.get("CallStatus") in FINAL_STATUSES:
+        duration = form.get("CallDuration")
+        calls.finish(runtime(), form["CallSid"], form["CallStatus"], int(duration) if duration else None)
+    return "", 204
+
+
+@bp.post("/recording")
+@twilio_signed
+def recording():
+    """Recording status callback for the call recording started after consent."""
+    form = request.form
+    calls.recording_status(runtime(), form["CallSid"], form.get("RecordingStatus", "unknown"),
+                           recording_sid=form.get("RecordingSid"), url=form.get("RecordingUrl"),
+                           duration=form.get("RecordingDuration"), source=form.get("RecordingSource"))
+    return "", 204

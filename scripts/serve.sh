@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Start the whole service on embedded defaults: SQLite, local recordings/, and a local Redis
+# (started here, with an append-only file) unless IVR_REDIS_URL points at one. Idempotent.
+source "$(dirname "$0")/setup.sh"
+
+if [ -f "$ROOT/.env" ]; then set -a; source "$ROOT/.env"; set +a; fi
+
+if [ -z "${TWILIO_AUTH_TOKEN:-}" ]; then
+  local_env="$ROOT/.run/local.env"
+  if [ ! -f "$local_env" ]; then
+    sid="AC$("$ROOT/.venv/bin/python" -c 'import secrets; print(secrets.token_hex(16))')"
+    token="$("$ROOT/.venv/bin/python" -c 'import secrets; print(secrets.token_hex(16))')"
+    printf 'TWILIO_ACCOUNT_SID=%s\nTWILIO_AUTH_TOKEN=%s\n' "$sid" "$token" > "$local_env"
+  fi
+  set -a; source "$local_env"; set +a
+  say "TWILIO_AUTH_TOKEN is not set: using local credentials from .run/local.env (emulator only)."
+  say "To take real calls, put your Twilio credentials in .env (see .env.example)."
+fi
+
+if [ -z "${IVR_REDIS_URL:-}" ]; then
+  ensure_redis_server
+  socket="$ROOT/.run/redis.sock"
+  export IVR_REDIS_URL="unix://$socket"
+  if ! redis-cli -s "$socket" ping >/dev/null 2>&1; then
+    mkdir -p "$ROOT/.run/redis"
+    redis-server --port 0 --unixsocket "$socket" --unixsocketperm 700 --dir "$ROOT/.run/redis" \
+      --appendonly yes --daemonize yes --pidfile "$ROOT/.run/redis.pid" --logfile "$ROOT/.run/redis.log"
+    for _ in $(seq 50); do redis-cli -s "$socket" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    say "started a local Redis at $IVR_REDIS_URL (data in .run/redis)"
+  fi
+fi
+
+mkdir -p "$ROOT/recordings" "$ROOT/var"
+exec "$ROOT/.venv/bin/ivr" serve

@@ -1,0 +1,129 @@
+"""Shared fixtures: a private real Redis, a migrated real database, the app, a clock, emulated Twilio."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis import Redis
+from sqlalchemy import delete
+
+from ivr import create_app
+from ivr.db import make_engine, make_sessions, upgrade
+from ivr.emulator import NumberConfig, Twilio
+from ivr.emulator.transport import FlaskTransport
+from ivr.models import Call, CallEvent, Consent, Ticket
+from ivr.settings import PROJECT_ROOT, Settings
+
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_URL = "https://ivr.example.test"
+FLOWS_DIR = PROJECT_ROOT / "flows"
+
+
+def pytest_report_header(config):
+    url = os.environ.get("IVR_TEST_DATABASE_URL")
+    return f"ivr database under test: {url if url else 'SQLite (set IVR_TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """IVR_TEST_REDIS_URL if set; otherwise a private redis-server on a unix socket."""
+    if os.environ.get("IVR_TEST_REDIS_URL"):
+        yield os.environ["IVR_TEST_REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("redis-server is not installed: run the README's test command, which installs it", 2)
+    folder = tmp_path_factory.mktemp("redis")
+    socket = folder / "redis.sock"
+    process = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(socket), "--save", "",
+                                "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+    url = f"unix://{socket}"
+    for _ in range(100):
+        try:
+            Redis.from_url(url).ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """IVR_TEST_DATABASE_URL (e.g. PostgreSQL) if set; otherwise a SQLite file. Migrated once."""
+    url = os.environ.get("IVR_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'ivr.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sessions(database_url):
+    engine = make_engine(database_url)
+    yield make_sessions(engine)
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_stores(request):
+    """Every test starts with an empty Redis and empty tables (only for tests that use them)."""
+    if "redis_url" in request.fixturenames or "app" in request.fixturenames:
+        Redis.from_url(request.getfixturevalue("redis_url")).flushdb()
+    if "sessions" in request.fixturenames or "app" in request.fixturenames:
+        with request.getfixturevalue("sessions").begin() as db:
+            for model in (CallEvent, Consent, Call, Ticket):
+                db.execute(delete(model))
+
+
+class Clock:
+    """A settable clock: tests say what time it is where the caller is."""
+
+    def __init__(self):
+        self.now = datetime(2026, 11, 24, 17, 0, tzinfo=ZoneInfo("UTC"))  # a Tuesday
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, local: str, zone: str) -> None:
+        self.now = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone))
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def settings(redis_url, database_url, tmp_path):
+    return Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, public_url=PUBLIC_URL,
+                    redis_url=redis_url, database_url=database_url, flows_dir=FLOWS_DIR,
+                    recordings_dir=tmp_path / "recordings")
+
+
+@pytest.fixture
+def app(settings, clock, sessions):
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def twilio(app):
+    """Emulated Twilio with every shipped region's numbers pointed at the app, in process."""
+    numbers = [NumberConfig(number=number, voice_url=f"{PUBLIC_URL}/voice/incoming",
+                            fallback_url=f"{PUBLIC_URL}/voice/fallback", status_callback=f"{PUBLIC_URL}/voice/status")
+               for flow in app.extensions["ivr"].flows for number in flow.numbers]
+    numbers.append(NumberConfig(number="+15005550006", voice_url=f"{PUBLIC_URL}/voice/incoming",
+                                fallback_url=f"{PUBLIC_URL}/voice/fallback",
+                                status_callback=f"{PUBLIC_URL}/voice/status"))
+    return Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers)

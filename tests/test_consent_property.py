@@ -1,0 +1,41 @@
+"""Random walks through every shipped flow: no recording ever starts before consent in an all-party region."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings, strategies as st
+
+from ivr import engine
+from ivr.actions import ConsentRecorded, Gather, StartRecording
+from ivr.state import CallStarted, Digits, NoInput, Speech
+from tests.flowkit import shipped
+
+FLOWS = shipped()
+events = st.one_of(
+    st.sampled_from("0123456789*#").map(Digits),
+    st.just(NoInput()),
+    st.sampled_from(["yes", "no", "sure", "hello", "si", "同意", "不", "예", "아니요", "I don't know"]).map(Speech),
+)
+moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)).map(
+    lambda d: d.replace(tzinfo=timezone.utc))
+
+
+@settings(max_examples=300, deadline=None)
+@given(region=st.sampled_from(sorted(FLOWS.flows)), walk=st.lists(events, max_size=25), now=moments)
+def test_random_walks_never_record_before_consent(region, walk, now):
+    flow = FLOWS.flows[region]
+    outcome = engine.step(flow, engine.new_call(flow, "CA" + "0" * 32, ticket="1234567"), CallStarted(), now)
+    consented = False
+    for event in [None, *walk]:
+        if event is not None:
+            if outcome.state.ended:
+                break
+            outcome = engine.step(flow, outcome.state, event, now + timedelta(seconds=30))
+        for action in outcome.actions:
+            if isinstance(action, ConsentRecorded) and action.outcome in ("given", "notice"):
+                consented = True
+            if isinstance(action, StartRecording) and flow.consent == "all-party":
+                assert consented, f"{region}: recording started before consent on path {outcome.state.path}"
+        assert outcome.state.ended or any(isinstance(a, Gather) for a in outcome.actions)
+    if flow.consent == "all-party" and outcome.state.consent == "declined":
+        assert not outcome.state.recording

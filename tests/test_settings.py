@@ -1,0 +1,44 @@
+"""Settings: a missing or invalid one is a one-line error naming it."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.cli import main
+from ivr.errors import SettingsError
+from ivr.settings import Settings
+
+GOOD = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "secret"}
+
+
+def test_defaults_are_the_embedded_ones():
+    settings = Settings.from_env(GOOD)
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("var/ivr.db")
+    assert settings.flows_dir.name == "flows" and settings.public_url == "http://127.0.0.1:8000"
+    assert settings.url_for("/voice/incoming") == "http://127.0.0.1:8000/voice/incoming"
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN is not set"),
+    ({"TWILIO_ACCOUNT_SID": "12345"}, "TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits"),
+    ({"IVR_PUBLIC_URL": "ftp://ivr.example.com"}, "IVR_PUBLIC_URL must be an http(s) base URL"),
+    ({"IVR_PUBLIC_URL": "https://ivr.example.com/?x=1"}, "IVR_PUBLIC_URL must be an http(s) base URL"),
+    ({"IVR_REDIS_URL": "http://localhost"}, "IVR_REDIS_URL must be a redis://"),
+    ({"IVR_FLOWS_DIR": "/no/such/folder"}, "IVR_FLOWS_DIR must be an existing directory"),
+    ({"IVR_CALL_STATE_TTL": "soon"}, "IVR_CALL_STATE_TTL must be a whole number"),
+    ({"IVR_TICKET_JOIN_HOURS": "-3"}, "IVR_TICKET_JOIN_HOURS must be positive"),
+    ({"IVR_BIND": "8000"}, "IVR_BIND must be host:port"),
+    ({"IVR_LOG_LEVEL": "chatty"}, "IVR_LOG_LEVEL must be one of"),
+])
+def test_bad_setting_is_named(change, named):
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({**GOOD, **change})
+    assert named in str(error.value) and "\n" not in str(error.value)
+
+
+def test_cli_reports_a_bad_setting_in_one_line(monkeypatch):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: TWILIO_AUTH_TOKEN is not set"
