@@ -1,6 +1,8 @@
 """The pure flow engine: every step kind, every branch of hours, holidays, consent and language."""
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from ivr import engine
@@ -8,7 +10,7 @@ from ivr.actions import ConsentRecorded, Gather, Hangup, Note, Say, StartRecordi
 from ivr.errors import EngineError
 from ivr.flows import load_flows
 from ivr.state import CallEnded, CallStarted, CallState, Digits, NoInput, Speech
-from tests.flowkit import at, mini_region, shipped, write_flows
+from tests.flowkit import SHIPPED, at, mini_region, shipped, write_flows
 
 WEEKDAY_NOON_LA = at("2026-11-24T12:00", "America/Los_Angeles")  # a Tuesday
 NIGHT_LA = at("2026-11-24T23:30", "America/Los_Angeles")
@@ -299,3 +301,46 @@ def test_always_open_region_ignores_the_clock(tmp_path):
     """, consent="one-party")
     night = engine.step(flow, engine.new_call(flow, "CA1"), CallStarted(), at("2026-12-25T03:00", "UTC"))
     assert night.state.hours == "open"
+
+
+
+@pytest.fixture(scope="module")
+def polyglot(tmp_path_factory):
+    """An all-party region in every shipped language, so each language's yes/no words are asked for."""
+    import shutil
+    folder = tmp_path_factory.mktemp("polyglot")
+    shutil.copytree(SHIPPED / "prompts", folder / "prompts")
+    (folder / "pg.yaml").write_text(textwrap.dedent("""\
+        region: pg
+        name: Polyglot
+        numbers: ["+14155550198"]
+        timezone: UTC
+        languages: [{code: en, say: en-US}, {code: es, say: es-US}, {code: zh, say: cmn-CN},
+                    {code: yue, say: yue-CN}, {code: ko, say: ko-KR}]
+        hours: always
+        consent: all-party
+        start: pick
+        steps:
+          pick: {kind: language, options: {"1": en, "2": es, "3": zh, "4": yue, "5": ko}, next: consent}
+          consent: {kind: consent, given: bye, declined: bye}
+          bye: {kind: hangup, prompts: [goodbye]}
+        """))
+    return load_flows(folder).flows["pg"]
+
+
+@pytest.mark.parametrize("key, answer, outcome", [
+    ("3", "我同意", "given"),
+    ("3", "我不同意录音", "declined"),
+    ("4", "唔同意", "declined"),
+    ("4", "同意呀", "given"),
+    ("5", "네 동의해요", "given"),
+    ("5", "아니요", "declined"),
+    ("2", "sí, claro", "given"),
+    ("1", "I know, yes", "given"),  # the "no" inside "know" is not a no
+])
+def test_spoken_consent_words_in_every_language(polyglot, key, answer, outcome):
+    started = engine.step(polyglot, engine.new_call(polyglot, "CA" + "2" * 32, ticket="1234567"), CallStarted(), NIGHT_LA)
+    asked = engine.step(polyglot, started.state, Digits(key), NIGHT_LA)
+    answered = engine.step(polyglot, asked.state, Speech(answer), NIGHT_LA)
+    assert [(c.outcome, c.method) for c in of(answered, ConsentRecorded)] == [(outcome, "speech")]
+    assert bool(of(answered, StartRecording)) == (outcome == "given")

@@ -42,6 +42,8 @@ def broken_output():
     "broken_flows/malformed.yaml: step 'greeting': kind must be one of say, language, menu",
     "broken_flows/malformed.yaml: step 'menu': options: Value error, option key '12' is not a single keypad key",
     "broken_flows/not_yaml.yaml: not valid YAML: line 3",
+    "broken_flows/steps/shared.yaml: step 'shared_bad': prompts: Input should be a valid list",
+    "broken_flows/escapes.yaml: include: '../../flows/steps/support_desk.yaml' is not a file inside broken_flows/",
 ])
 def test_each_problem_names_file_and_step(broken_output, expected):
     assert expected in broken_output
@@ -93,3 +95,17 @@ def test_flow_version_changes_when_a_prompt_changes(tmp_path):
     text = (folder / "prompts" / "en.yaml").read_text().replace("Bye.", "Goodbye now.")
     (folder / "prompts" / "en.yaml").write_text(text)
     assert load_flows(folder).flows["zz"].version != before
+
+
+def test_a_region_step_overrides_an_included_one(tmp_path):
+    write_flows(tmp_path, mini_region("""\
+        greeting: {kind: say, prompts: [welcome], next: bye}
+        bye: {kind: hangup, prompts: [one]}
+        """, consent="one-party").replace("steps:\n", "include: [steps/common.yaml]\nsteps:\n"))
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "common.yaml").write_text("steps:\n  bye: {kind: hangup, prompts: [two]}\n")
+    flow = load_flows(tmp_path).flows["zz"]
+    assert flow.steps["bye"].prompts == ["one"]
+    before = flow.version
+    (tmp_path / "steps" / "common.yaml").write_text("steps:\n  bye: {kind: hangup, prompts: [goodbye]}\n")
+    assert load_flows(tmp_path).flows["zz"].version != before  # included files are part of the version
