@@ -45,7 +45,8 @@ def step(flow: Flow, state: CallState, event: Event, now: datetime) -> Outcome:
         case CallStarted():
             return _start(flow, state, now)
         case CallEnded(status=status):
-            note = Note("end", {"status": status, "step": state.step, "waiting": state.waiting})
+            note = Note("end", {"status": status, "step": state.step, "waiting": state.waiting,
+                                "path": list(state.path)})
             return Outcome((note,), state.with_(ended=True, waiting=False))
         case Digits() | Speech() | NoInput():
             if not state.waiting or state.step not in flow.steps:
@@ -141,7 +142,8 @@ def _enter_start_recording(flow, state, current: StartRecordingStep):
 
 
 def _enter_hangup(flow, state, current: HangupStep):
-    actions = [*say_prompts(flow, state, current.prompts), Note("end", {"status": "flow_hangup", "step": state.step}),
+    actions = [*say_prompts(flow, state, current.prompts), Note("end", {"status": "flow_hangup", "step": state.step,
+                                                                      "path": list(state.path)}),
                Hangup()]
     return state.with_(ended=True), actions, None
 

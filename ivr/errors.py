@@ -31,3 +31,20 @@ class EngineError(IvrError):
 
 class CallStateMissing(IvrError):
     """A webhook arrived for a call whose live state is gone (expired or never created)."""
+
+
+class AudioToolMissing(IvrError, RuntimeError):
+    """A program the emulator's audio needs (espeak-ng, sox) is not on PATH."""
+
+    def __init__(self, program: str):
+        self.program = program
+        super().__init__(f"{program} is not installed (not found on PATH); "
+                         f"install it with: apt-get install espeak-ng sox")
+
+
+class AudioToolFailed(IvrError, RuntimeError):
+    """espeak-ng or sox ran and failed; the message carries what it printed on stderr."""
+
+
+class ScenarioError(IvrError):
+    """A scenario file for `ivr call` is unreadable or malformed; the message names the file."""

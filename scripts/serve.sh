@@ -28,6 +28,8 @@ if [ -z "${IVR_REDIS_URL:-}" ]; then
     for _ in $(seq 50); do redis-cli -s "$socket" ping >/dev/null 2>&1 && break; sleep 0.1; done
     say "started a local Redis at $IVR_REDIS_URL (data in .run/redis)"
   fi
+  # So that `ivr call`, `ivr db ...` and workers started by hand find the same Redis.
+  printf 'IVR_REDIS_URL=%s\n' "$IVR_REDIS_URL" > "$ROOT/.run/service.env"
 fi
 
 mkdir -p "$ROOT/recordings" "$ROOT/var"

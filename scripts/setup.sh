@@ -41,4 +41,9 @@ ensure_redis_server() {
   command -v redis-server >/dev/null || apt_install redis-server
 }
 
+ensure_audio_tools() {  # the emulator's caller speaks through espeak-ng and sox
+  command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v ffmpeg >/dev/null \
+    || apt_install espeak-ng sox ffmpeg
+}
+
 ensure_venv

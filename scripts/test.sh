@@ -4,4 +4,5 @@
 # every database test on PostgreSQL instead of SQLite.
 source "$(dirname "$0")/setup.sh"
 ensure_redis_server
+ensure_audio_tools
 exec "$ROOT/.venv/bin/python" -m pytest "$@"

@@ -14,6 +14,7 @@ from redis import Redis
 from sqlalchemy import delete
 
 from ivr import create_app
+from ivr.callrunner import SettableClock
 from ivr.db import make_engine, make_sessions, upgrade
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.transport import FlaskTransport
@@ -82,17 +83,15 @@ def _clean_stores(request):
                 db.execute(delete(model))
 
 
-class Clock:
-    """A settable clock: tests say what time it is where the caller is."""
+class Clock(SettableClock):
+    """The service's clock in tests: a fixed Tuesday unless a test says what time it is locally."""
 
     def __init__(self):
+        super().__init__()
+        self.reset()
+
+    def reset(self) -> None:
         self.now = datetime(2026, 11, 24, 17, 0, tzinfo=ZoneInfo("UTC"))  # a Tuesday
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, local: str, zone: str) -> None:
-        self.now = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone))
 
 
 @pytest.fixture

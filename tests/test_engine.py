@@ -190,7 +190,9 @@ def test_call_ended_notes_where_the_caller_was(flows):
     *_, waiting = run(flows.flows["us"], [Digits("1"), Digits("1")])
     ended = engine.step(flows.flows["us"], waiting.state, CallEnded("completed"), WEEKDAY_NOON_LA)
     assert ended.state.ended
-    assert ended.actions == (Note("end", {"status": "completed", "step": "issue_menu", "waiting": True}),)
+    path = ["greeting", "choose_language", "fraud_warning", "consent", "check_hours", "ticket_number", "issue_menu"]
+    assert ended.actions == (Note("end", {"status": "completed", "step": "issue_menu", "waiting": True,
+                                          "path": path}),)
 
 
 def test_input_without_an_open_question_is_refused(flows):

@@ -61,6 +61,19 @@ def test_served_app_takes_a_whole_call_behind_a_tls_proxy(service):
     assert requests.get(service + "/readyz", timeout=5).json()["ready"]
 
 
+def test_ivr_call_drives_the_running_service_over_http(service, redis_url, database_url):
+    scenario = Path(__file__).parent.parent / "scenarios" / "common" / "unsupported_number.yaml"
+    env = service_env(redis_url, database_url, free_port())
+    result = subprocess.run([str(IVR), "call", "--url", service, str(scenario)], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed, 0 failed" in result.stdout
+    spoken = subprocess.run([str(IVR), "call", "--url", service, "--to", "+442079460100", "--press", "1",
+                             "--hangup"], env=env, capture_output=True, text=True, timeout=60)
+    assert spoken.returncode == 0 and "IVR [en-GB]   Welcome to United Kingdom customer support." in spoken.stdout
+    assert "Ended:    the caller hung up" in spoken.stdout
+
+
 def test_service_refuses_to_start_on_a_broken_flow(redis_url, database_url):
     broken = Path(__file__).parent / "broken_flows"
     result = subprocess.run([str(IVR), "serve"], env=service_env(redis_url, database_url, free_port(), broken),

@@ -1,6 +1,8 @@
 """A local emulator of Twilio Voice: signs webhooks like Twilio, runs the TwiML the app returns,
-and plays a scripted caller. Used by the tests and by `ivr call`."""
-from ivr.emulator.script import HangUp, Press, Silence, Speak
-from ivr.emulator.voice import EmulatedCall, NumberConfig, Twilio
+plays scripted callers and agents, records real audio, and serves a fake REST API.
+Used by the tests and by `ivr call`."""
+from ivr.emulator.script import Agent, HangUp, Press, Silence, Speak
+from ivr.emulator.voice import EmulatedCall, Heard, NumberConfig, Options, Twilio
 
-__all__ = ["EmulatedCall", "HangUp", "NumberConfig", "Press", "Silence", "Speak", "Twilio"]
+__all__ = ["Agent", "EmulatedCall", "HangUp", "Heard", "NumberConfig", "Options", "Press", "Silence", "Speak",
+           "Twilio"]

@@ -1,0 +1,1 @@
+"""Telephone audio: the G.711 mu-law codec and WAV helpers."""

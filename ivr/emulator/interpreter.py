@@ -1,0 +1,382 @@
+"""One call being run: fetch TwiML like Twilio, run its verbs top to bottom, play the scripted side.
+
+A handler for each verb returns None to go on with the next verb, or a `Jump` (fetch a URL, or
+run a document a REST update supplied) that leaves the current document.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from email.utils import formatdate
+from urllib.parse import urljoin
+
+from ivr.callers import caller_from
+from ivr.emulator.ledger import API_VERSION
+from ivr.emulator.recorder import CallerAudio, Recorder
+from ivr.emulator.script import CallerAction, HangUp, Press, Silence, Speak
+from ivr.emulator.transport import TransportError
+
+FINAL = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+@dataclass(frozen=True)
+class Jump:
+    url: str
+    method: str = "POST"
+    params: dict | None = None
+    document: ET.Element | None = None  # inline TwiML from a REST update: run it, fetch nothing
+
+
+class Session:
+    """Runs one call. `script` is what the person on this end does, one item per question;
+    when it runs out the caller hangs up (`then="hangup"`) or an agent just listens (`then="silence"`)."""
+
+    def __init__(self, twilio, call, script: list[CallerAction], *, extra: dict | None = None,
+                 fallback_url: str | None = None, status_callback: str | None = None,
+                 callback_events: tuple[str, ...] = ("completed",), then: str = "hangup"):
+        self.twilio, self.call, self.script = twilio, call, script
+        self.options = twilio.options
+        self.extra = extra or {}
+        self.fallback_url = fallback_url
+        self.status_callback = status_callback
+        self.callback_events = callback_events
+        self.then = then
+        self.in_fallback = False
+        self.sequence = 0
+        self.held: list[tuple[str, dict]] = []  # callbacks kept back to deliver out of order
+        self.audio = CallerAudio(self)
+        self.recorder = Recorder(self)
+        self.language = "en-US"  # the language of the last thing the IVR said
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def base_params(self, status: str) -> dict[str, str]:
+        call = self.call
+        params = {"CallSid": call.sid, "AccountSid": self.twilio.account_sid, "From": call.from_, "To": call.to,
+                  "CallStatus": status, "ApiVersion": API_VERSION, "Direction": call.direction,
+                  "Caller": call.from_, "Called": call.to}
+        if call.parent_sid:
+            params["ParentCallSid"] = call.parent_sid
+        for side, number in (("From", call.from_), ("To", call.to)):
+            country = _country(number)
+            legacy = "Caller" if side == "From" else "Called"
+            for suffix, value in (("Country", country), ("City", ""), ("State", ""), ("Zip", "")):
+                params[side + suffix] = value
+                params[legacy + suffix] = value
+        params.update(self.extra)
+        return params
+
+    def post(self, url: str, params: dict[str, str], method: str = "POST"):
+        """Send one signed request; returns (reply, None) or (None, Twilio error code)."""
+        from ivr.emulator.transport import with_query
+
+        signed_url = with_query(url, params) if method == "GET" else url
+        headers = {"X-Twilio-Signature": self.twilio.sign(signed_url, {} if method == "GET" else params),
+                   "I-Twilio-Idempotency-Token": str(uuid.uuid4()), "User-Agent": "TwilioProxy/1.1",
+                   "Accept": "*/*"}
+        started = time.monotonic()
+        try:
+            reply = self.twilio.transport.request(method, url, params, headers)
+        except TransportError as exc:
+            self.call.requests.append((url, params, 0))
+            return None, exc.code
+        self.call.requests.append((url, params, reply.status))
+        if time.monotonic() - started > self.options.request_budget:
+            self.hear("warning", f"{url} took longer than {self.options.request_budget:.0f} s")
+            return None, 11205
+        return reply, None
+
+    def fetch(self, url: str, method: str = "POST", extra: dict | None = None) -> tuple[ET.Element | None, str]:
+        """Request TwiML; on any failure, go to the fallback URL (or the stock error)."""
+        status = "ringing" if not self.call.requests and self.call.direction == "inbound" else "in-progress"
+        reply, error = self.post(url, {**self.base_params(status), **(extra or {})}, method)
+        if reply is not None:
+            document, error = parse_twiml(reply)
+            if document is not None:
+                return document, url
+        return self.fail(error, url)
+
+    def fail(self, code: int, url: str) -> tuple[ET.Element | None, str]:
+        self.hear("error", f"error {code} fetching {url}")
+        if self.in_fallback or not self.fallback_url:
+            self.hear("stock_error", self.options.stock_error)
+            self.end_as("stock-error")
+            return None, url
+        self.in_fallback = True
+        return self.fetch(self.fallback_url, "POST", {"ErrorCode": str(code), "ErrorUrl": url})
+
+    def callback(self, url: str, params: dict, method: str = "POST") -> None:
+        """An asynchronous notification: its answer is ignored; may be held back to arrive out of order."""
+        if self.options.callback_order == "shuffled":
+            self.held.append((url, params))
+        else:
+            self.post(url, params, method)
+
+    # -- the call -------------------------------------------------------------------------------
+
+    def run(self, url: str, method: str = "POST") -> None:
+        self.twilio.register(self.call.sid, self)
+        try:
+            self.status_event("initiated", "initiated")
+            self.status_event("ringing", "ringing")
+            self.status_event("answered", "in-progress")
+            self.run_documents(*self.fetch(url, method))
+        finally:
+            self.twilio.unregister(self.call.sid)
+            self.end()
+
+    def run_documents(self, document: ET.Element | None, url: str) -> None:
+        for _ in range(self.options.max_documents):
+            if document is None or self.call.status != "in-progress":
+                return
+            jump = self.execute(document, url)
+            if jump is None:
+                return
+            document, url = self.follow(jump, url)
+        self.hear("warning", f"more than {self.options.max_documents} TwiML documents: stopped")
+
+    def follow(self, jump: Jump, base: str) -> tuple[ET.Element | None, str]:
+        self.in_fallback = False
+        if jump.document is not None:
+            return jump.document, base
+        return self.fetch(urljoin(base, jump.url), jump.method, jump.params)
+
+    def execute(self, document: ET.Element, url: str) -> Jump | None:
+        """Run one document's verbs; return where to go next, or None when the call ends."""
+        for verb in document:
+            jump = self.rest_update()
+            if jump is not None or self.call.status != "in-progress":
+                return jump
+            handler = getattr(self, f"verb_{verb.tag.lower()}", None)
+            if handler is None or verb.tag[0].islower():
+                self.hear("warning", f"<{verb.tag}> is not a TwiML verb Twilio knows here; skipped")
+                continue
+            jump = handler(verb, url)
+            if jump is not None:
+                return jump
+        if self.call.status == "in-progress":
+            self.end_as("no-more-verbs")
+        return None
+
+    def rest_update(self) -> Jump | None:
+        """A REST update to this call takes over between verbs (and during waits)."""
+        pending = self.twilio.ledger.take_pending(self.call.sid)
+        if pending is None:
+            return None
+        kind = pending[0]
+        self.hear("redirect", f"REST update: {kind} {pending[1]}")
+        if kind == "status":
+            self.end_as("rest")
+            return None
+        if kind == "twiml":
+            try:
+                return Jump(url="", document=_parse_xml(pending[1]))
+            except ValueError:
+                self.fail(12100, "REST Twiml")
+                return None
+        return Jump(url=pending[1], method=pending[2])
+
+    # -- verbs -------------------------------------------------------------------------------------
+
+    def verb_say(self, verb, url):
+        text = (verb.text or "").strip()
+        self.language = verb.get("language", "en-US")
+        self.hear("say", text, self.language)
+        self.advance(_speaking_time(text))
+
+    def verb_play(self, verb, url):
+        self.hear("play", (verb.text or "").strip())
+        self.advance(2.0)
+
+    def verb_pause(self, verb, url):
+        self.advance(float(verb.get("length", "1")))
+
+    def verb_hangup(self, verb, url):
+        self.hear("hangup", "the IVR hung up")
+        self.end_as("ivr-hangup")
+
+    def verb_reject(self, verb, url):
+        self.hear("hangup", "the IVR rejected the call")
+        self.end_as("ivr-hangup", "busy" if verb.get("reason") == "busy" else "failed")
+
+    def verb_redirect(self, verb, url):
+        target = (verb.text or "").strip() or url
+        self.hear("redirect", target)
+        return Jump(target, verb.get("method", "POST"), {})
+
+    def verb_start(self, verb, url):
+        for child in verb:
+            if child.tag == "Recording":
+                self.recorder.start(child, url)
+            else:
+                self.hear("warning", f"<Start><{child.tag}> is not emulated yet; the call goes on")
+
+    def verb_stop(self, verb, url):
+        for child in verb:
+            if child.tag == "Recording":
+                self.recorder.stop()
+
+    def verb_connect(self, verb, url):
+        self.hear("warning", "<Connect> is not emulated yet; the call goes on after it")
+        if verb.get("action"):
+            return Jump(verb.get("action"), verb.get("method", "POST"), {})
+        return None
+
+    def verb_gather(self, verb, url):
+        for child in verb:
+            if child.tag in ("Say", "Play", "Pause"):
+                getattr(self, f"verb_{child.tag.lower()}")(child, url)
+        action = self.next_action()
+        params = self.gather_answer(verb, action)
+        if params is None:
+            return None  # hung up, or nothing gathered and no actionOnEmptyResult: fall through
+        return Jump(verb.get("action") or url, verb.get("method", "POST"), params)
+
+    def gather_answer(self, verb, action: CallerAction) -> dict | None:
+        inputs = verb.get("input", "dtmf").split()
+        timeout = float(verb.get("timeout", "5"))
+        if isinstance(action, HangUp):
+            self.caller_hangs_up()
+            return None
+        if isinstance(action, Press) and "dtmf" in inputs:
+            digits, finished = _collect(action.digits, verb)
+            self.hear("caller", f"presses {action.digits}")
+            self.advance(0.3 * len(action.digits))
+            if digits or finished:
+                return {"Digits": digits, "FinishedOnKey": finished, "msg": "Gather End"}
+        elif isinstance(action, Speak) and "speech" in inputs:
+            self.hear("caller", f"says “{action.text}”")
+            self.audio.speak(action)
+            return {"SpeechResult": action.text, "Confidence": f"{action.confidence:.2f}", "msg": "Gather End"}
+        elif isinstance(action, Speak):
+            self.hear("caller", f"says “{action.text}” (not heard: this question takes keys only)")
+            self.audio.speak(action)
+        elif isinstance(action, Press):
+            self.hear("caller", f"presses {action.digits} (ignored: this question takes speech only)")
+        else:
+            self.hear("caller", "stays silent")
+        self.advance(timeout)
+        if verb.get("actionOnEmptyResult") == "true":
+            return {"msg": "Gather End"}
+        return None
+
+    def verb_record(self, verb, url):
+        return self.recorder.record_verb(verb, url)
+
+    def verb_dial(self, verb, url):
+        from ivr.emulator.legs import dial
+
+        return dial(self, verb, url)
+
+    def verb_enqueue(self, verb, url):
+        from ivr.emulator.legs import enqueue
+
+        return enqueue(self, verb, url)
+
+    def verb_leave(self, verb, url):
+        self.hear("warning", "<Leave> outside a queue's wait music does nothing")
+
+    # -- the scripted side -----------------------------------------------------------------------
+
+    def next_action(self) -> CallerAction:
+        if self.script:
+            return self.script.pop(0)
+        return HangUp() if self.then == "hangup" else Silence()
+
+    def caller_hangs_up(self) -> None:
+        self.hear("caller", "hangs up")
+        self.end_as("caller-hangup")
+
+    def advance(self, seconds: float) -> None:
+        self.call.seconds += seconds
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def end_as(self, how: str, status: str = "completed") -> None:
+        if self.call.status == "in-progress":
+            self.call.status = status
+            self.call.ended_by = how
+
+    def status_event(self, event: str, status: str) -> None:
+        if not self.status_callback or event not in self.callback_events:
+            return
+        params = {**self.base_params(status), "Timestamp": formatdate(usegmt=True),
+                  "CallbackSource": "call-progress-events", "SequenceNumber": str(self.sequence)}
+        if event == "completed":
+            params.update({"CallDuration": str(int(self.call.seconds)),
+                           "Duration": str(int(self.call.seconds // 60) + 1)})
+        self.sequence += 1
+        self.callback(self.status_callback, params)
+
+    def end(self) -> None:
+        call = self.call
+        if call.status == "in-progress":
+            self.end_as("no-more-verbs")
+        self.recorder.finish()
+        entry = self.twilio.ledger.calls.get(call.sid)
+        if entry is not None:
+            entry.status, entry.duration = call.status, int(call.seconds)
+        self.status_event("completed", call.status)
+        if self.held:
+            random.Random(self.options.seed).shuffle(self.held)
+            for url, params in self.held:
+                self.post(url, params)
+            self.held.clear()
+
+    def hear(self, kind: str, text: str = "", language: str | None = None) -> None:
+        from ivr.emulator.voice import Heard
+
+        self.call.transcript.append(Heard(kind, text, language, round(self.call.seconds, 1)))
+
+    # -- REST hooks ----------------------------------------------------------------------------
+
+    def start_recording_from_rest(self, form: dict):
+        return self.recorder.start_from_rest(form)
+
+
+def parse_twiml(reply) -> tuple[ET.Element | None, int | None]:
+    if not 200 <= reply.status < 300:
+        return None, 11200
+    kind = reply.content_type.split(";")[0].strip().lower()
+    if kind not in ("text/xml", "application/xml", "text/html", "text/plain"):
+        return None, 12300
+    try:
+        return _parse_xml(reply.body), None
+    except ValueError:
+        return None, 12100
+
+
+def _parse_xml(text: str) -> ET.Element:
+    try:
+        root = ET.fromstring(text.encode())
+    except ET.ParseError as exc:
+        raise ValueError(str(exc)) from None
+    if root.tag != "Response":
+        raise ValueError("the root element is not <Response>")
+    return root
+
+
+def _collect(pressed: str, verb) -> tuple[str, str]:
+    """The Digits and FinishedOnKey Twilio reports for keys pressed into a Gather."""
+    finish = verb.get("finishOnKey", "#")
+    limit = int(verb.get("numDigits", "0") or 0)
+    digits = ""
+    for key in pressed:
+        if finish and key == finish:
+            return digits, key
+        digits += key
+        if limit and len(digits) >= limit:
+            break
+    return digits, ""
+
+
+def _country(number: str) -> str:
+    return caller_from(number).country or ""
+
+
+def _speaking_time(text: str) -> float:
+    wide = sum(1 for ch in text if ord(ch) > 0x2E80)  # CJK and Hangul: about four characters a second
+    return len(text.replace(" ", "")) and (len(text.split()) / 2.5 + wide / 4.0)

@@ -1,0 +1,212 @@
+"""Calls beyond the caller's own leg: <Dial> to agents (with whisper), <Enqueue>, and calls the app
+places through the REST API (a callback to a customer)."""
+from __future__ import annotations
+
+import time
+from urllib.parse import urljoin
+
+from ivr.emulator.interpreter import Jump, Session
+from ivr.emulator.script import HangUp, Press
+from ivr.emulator.sids import new_sid
+
+WHISPER_DOCUMENTS = 10  # a whisper that asks more often than this is treated as the agent hanging up
+
+
+def dial(session: Session, verb, url: str) -> Jump | None:
+    """Ring each <Number> (in order; the first to answer and accept wins) and bridge the caller."""
+    from ivr.emulator.voice import EmulatedCall
+
+    call, twilio = session.call, session.twilio
+    numbers = [child for child in verb if child.tag == "Number"]
+    if not numbers and (verb.text or "").strip():
+        numbers = [verb]  # <Dial>+15551234567</Dial>
+    for child in verb:
+        if child.tag not in ("Number",):
+            session.hear("warning", f"<Dial><{child.tag}> is not emulated yet")
+    ring_limit = int(verb.get("timeout", "30"))
+    caller_id = verb.get("callerId") or call.from_
+    outcomes: list[str] = []
+    bridged = None
+    for number in numbers:
+        target = (number.text or "").strip()
+        behaviour = twilio.next_behaviour(target)
+        leg = EmulatedCall(sid=new_sid("CA"), to=target, from_=caller_id, direction="outbound-dial",
+                           parent_sid=call.sid, status="initiated")
+        call.legs.append(leg)
+        session.hear("dial", f"ringing {target}")
+        leg_session = Session(twilio, leg, [Press(k) for k in behaviour.presses], then="silence",
+                              status_callback=number.get("statusCallback"),
+                              callback_events=tuple(number.get("statusCallbackEvent", "completed").split()))
+        leg_session.status_event("initiated", "initiated")
+        leg_session.status_event("ringing", "ringing")
+        if behaviour.answer != "answer":
+            session.advance(1 if behaviour.answer == "busy" else ring_limit)
+            leg.status, leg.ended_by = behaviour.answer, "not-answered"
+            session.hear("dial", f"{target}: {behaviour.answer}")
+            leg_session.end()
+            outcomes.append(behaviour.answer)
+            continue
+        leg.status = "in-progress"
+        session.advance(5)
+        leg_session.status_event("answered", "in-progress")
+        accepted = _whisper(leg_session, number)
+        if not accepted:
+            leg_session.end()
+            session.hear("dial", f"{target}: answered, did not accept")
+            outcomes.append(session.options.whisper_hangup_status)
+            continue
+        session.hear("dial", f"{target}: connected")
+        session.advance(behaviour.talk_seconds)
+        leg.seconds = behaviour.talk_seconds
+        leg_session.end()
+        bridged = leg
+        break
+    if bridged is not None:
+        params = {"DialCallStatus": "completed", "DialCallSid": bridged.sid,
+                  "DialCallDuration": str(int(bridged.seconds)), "DialBridged": "true"}
+    else:
+        status = "busy" if outcomes and all(o == "busy" for o in outcomes) else \
+            ("no-answer" if outcomes else "failed")
+        params = {"DialCallStatus": status, "DialCallDuration": "0", "DialBridged": "false"}
+        if call.legs:
+            params["DialCallSid"] = call.legs[-1].sid
+    if verb.get("action"):
+        return Jump(verb.get("action"), verb.get("method", "POST"), params)
+    return None
+
+
+def _whisper(leg: Session, number) -> bool:
+    """Run the <Number url> TwiML on the agent's phone: True when it ends by running out of verbs
+    (the agent is bridged), False when it hangs up on them."""
+    whisper_url = number.get("url")
+    if not whisper_url:
+        return True
+    leg.call.status = "in-progress"
+    document, url = leg.fetch(whisper_url, number.get("method", "POST"))
+    for _ in range(WHISPER_DOCUMENTS):
+        if document is None or leg.call.status != "in-progress":
+            break
+        jump = leg.execute(document, url)
+        if jump is None:
+            return leg.call.ended_by == "no-more-verbs"
+        document, url = leg.follow(jump, url)
+    leg.end_as("ivr-hangup")
+    return False
+
+
+def enqueue(session: Session, verb, url: str) -> Jump | None:
+    """Hold the caller in a queue, looping the wait music, until they are redirected (REST update),
+    leave (<Leave>), or hang up; then tell `action` why they left."""
+    twilio, call = session.twilio, session.call
+    name = (verb.text or "").strip()
+    queue_sid = twilio.queues.join(name, call.sid)
+    wait_url = verb.get("waitUrl")
+    session.hear("queue", f"waiting in queue {name}")
+    started, result = call.seconds, None
+    try:
+        for loop in range(session.options.max_queue_loops):
+            jump = session.rest_update()
+            if jump is not None:
+                session.hear("queue", f"left queue {name}: redirected")
+                return jump
+            if call.status != "in-progress":
+                result = "hangup"
+                break
+            if wait_url:
+                result = _hold(session, urljoin(url, wait_url), verb.get("waitUrlMethod", "POST"), name, queue_sid,
+                               started)
+            else:
+                session.advance(10)
+            if result:
+                break
+            if session.script and isinstance(session.script[0], HangUp):
+                session.script.pop(0)
+                session.caller_hangs_up()
+                result = "hangup"
+                break
+            time.sleep(session.options.queue_poll)
+        else:
+            session.hear("caller", "gives up waiting")
+            session.caller_hangs_up()
+            result = "hangup"
+    finally:
+        twilio.queues.leave(name, call.sid)
+    session.hear("queue", f"left queue {name}: {result}")
+    params = {"QueueResult": result, "QueueSid": queue_sid, "QueueTime": str(int(call.seconds - started))}
+    action = verb.get("action")
+    if not action:
+        return None
+    if result == "hangup":  # the caller is gone; Twilio still reports it, and ignores the answer
+        session.post(urljoin(url, action), {**session.base_params("completed"), **params}, verb.get("method", "POST"))
+        return None
+    return Jump(action, verb.get("method", "POST"), params)
+
+
+def _hold(session: Session, wait_url: str, method: str, name: str, queue_sid: str, started: float) -> str | None:
+    """One pass of the wait music. Returns why the caller left the queue, or None to keep waiting."""
+    twilio, call = session.twilio, session.call
+    position, size = twilio.queues.position(name, call.sid)
+    extra = {"QueuePosition": str(position), "QueueSid": queue_sid, "QueueTime": str(int(call.seconds - started)),
+             "AvgQueueTime": "0", "CurrentQueueSize": str(size), "MaxQueueSize": "1000"}
+    document, doc_url = session.fetch(wait_url, method, extra)
+    if document is None:
+        return "system-error"
+    for verb in document:
+        if call.status != "in-progress":
+            return "hangup"
+        if verb.tag == "Leave":
+            return "leave"
+        if verb.tag == "Redirect":
+            return None  # back to the top of the wait music
+        if verb.tag not in ("Play", "Say", "Pause", "Gather", "Hangup"):
+            session.hear("warning", f"<{verb.tag}> is not allowed in a queue's wait music; skipped")
+            continue
+        jump = getattr(session, f"verb_{verb.tag.lower()}")(verb, doc_url)
+        if jump is not None:  # a <Gather> in the wait music was answered: its action takes the call
+            document, doc_url = session.follow(jump, doc_url)
+            session.run_documents(document, doc_url)
+            return "redirected"
+    return "hangup" if call.status != "in-progress" else None
+
+
+def run_outbound(twilio, entry, form: dict) -> None:
+    """A REST-created call: ring the callee; if they answer, run the call's TwiML with their script."""
+    from ivr.emulator.voice import EmulatedCall
+
+    behaviour = twilio.next_behaviour(entry.to)
+    call = EmulatedCall(sid=entry.sid, to=entry.to, from_=entry.from_, direction="outbound-api", status="queued")
+    twilio.outbound.append(call)
+    events = tuple(form.get("StatusCallbackEvent") or ["completed"])
+    events = tuple(e for event in events for e in event.split())
+    session = Session(twilio, call, [Press(k) for k in behaviour.presses], then="silence",
+                      fallback_url=form.get("FallbackUrl"), status_callback=form.get("StatusCallback"),
+                      callback_events=events)
+    session.status_event("initiated", "initiated")
+    entry.status = "ringing"
+    session.status_event("ringing", "ringing")
+    if behaviour.answer != "answer":
+        call.status, call.ended_by = behaviour.answer, "not-answered"
+        entry.status = behaviour.answer
+        session.end()
+        return
+    call.status = entry.status = "in-progress"
+    session.status_event("answered", "in-progress")
+    twilio.register(call.sid, session)
+    try:
+        if form.get("Twiml"):
+            session.run_documents(*_inline(session, form["Twiml"]))
+        else:
+            session.run_documents(*session.fetch(form["Url"], form.get("Method", "POST")))
+    finally:
+        twilio.unregister(call.sid)
+        session.end()
+
+
+def _inline(session: Session, twiml: str):
+    from ivr.emulator.interpreter import _parse_xml
+
+    try:
+        return _parse_xml(twiml), ""
+    except ValueError:
+        return session.fail(12100, "Twiml")
+
