@@ -55,10 +55,13 @@ class Dialer:
     @classmethod
     def in_process(cls, settings: Settings) -> "Dialer":
         from ivr import create_app
+        from ivr.db import upgrade
 
+        upgrade(settings.database_url)
         clock = SettableClock()
         app = create_app(settings, clock=clock)
         runtime = app.extensions["ivr"]
+        runtime.redis.ping()  # fail here, in one line, rather than as an apology in every call
         return cls(settings, runtime.flows, FlaskTransport(app), runtime.sessions, clock)
 
     @classmethod

@@ -139,7 +139,8 @@ def call(to, from_, at, url, agents, verbose, items) -> None:
     except FlowError as exc:
         raise click.ClickException("the flows fail the check:\n" + "\n".join(exc.problems)) from None
     except Exception as exc:  # Redis or the database unreachable: say which, in one line
-        raise click.ClickException(f"cannot start the service in process: {exc}") from None
+        raise click.ClickException(f"cannot start the service in process: {exc} (start ./scripts/serve.sh "
+                                   f"once, or set IVR_REDIS_URL and IVR_DATABASE_URL)") from None
     failed = 0
     for scenario in scenarios:
         outcome = dialer.run(scenario)

@@ -103,3 +103,18 @@ def test_ivr_call_explains_bad_arguments(service_env):
     assert "say which number to call" in CliRunner().invoke(main, ["call", "--press", "1"]).output
     assert "--press needs a value" in CliRunner().invoke(main, ["call", "--to", "+1", "--press"]).output
     assert "unknown option --shout" in CliRunner().invoke(main, ["call", "--to", "+1", "--shout", "x"]).output
+
+
+def test_the_report_warns_of_long_prompts_dead_ends_and_the_stock_error():
+    from ivr.callreport import build_report, format_report
+    from tests.probe import CALLER, NUMBER, Probe, twilio_for, twiml
+
+    long_prompt = " ".join(["please listen carefully as our options have changed"] * 12)
+    probe = Probe({"/voice": twiml(f"<Say>{long_prompt}</Say>")})
+    report = build_report(twilio_for(probe).call(NUMBER, CALLER), None)
+    assert any("a prompt lasts about" in w for w in report.warnings)
+    assert any(w.startswith("dead end") for w in report.warnings)
+    assert "Ticket:   unknown (this call is not in the configured database)" in format_report(report)
+    broken = Probe({"/voice": (500, "text/plain", "boom"), "/fallback": (500, "text/plain", "boom")})
+    report = build_report(twilio_for(broken).call(NUMBER, CALLER), None)
+    assert "the caller heard Twilio's stock error message" in report.warnings
