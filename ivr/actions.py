@@ -57,4 +57,44 @@ class ConsentRecorded:
     prompt_version: str  # hash of the exact words the caller heard
 
 
-Action = Say | Gather | StartRecording | Hangup | Note | UpdateTicket | ConsentRecorded
+@dataclass(frozen=True)
+class Transfer:
+    """Ring the `attempt`-th person (from 0) of the on-call chain, with a whisper asking them to accept.
+    The app resolves who that is from the rota; the result comes back as a TransferEnded event."""
+
+    step: str
+    attempt: int
+    ring_seconds: int
+    accept_seconds: int
+
+
+@dataclass(frozen=True)
+class FreezeRequest:
+    """Send the caller's freeze request to the account system; say `confirmed` if it confirms at
+    once, otherwise `received`."""
+
+    received: tuple[Say, ...]
+    confirmed: tuple[Say, ...]
+
+
+@dataclass(frozen=True)
+class RequestCallback:
+    priority: str  # "urgent" or "normal"
+    reason: str
+    page: bool  # also page the region's security team
+
+
+@dataclass(frozen=True)
+class DialAgent:
+    """A Transfer attempt resolved by the app to one person: ring them, whisper, bridge on accept."""
+
+    number: str
+    name: str
+    attempt: int
+    ring_seconds: int
+    accept_seconds: int
+    caller_id: str | None = None
+
+
+Action = (Say | Gather | StartRecording | Hangup | Note | UpdateTicket | ConsentRecorded | Transfer | FreezeRequest
+          | RequestCallback)

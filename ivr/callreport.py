@@ -90,6 +90,9 @@ def format_report(report: CallReport, title: str | None = None) -> str:
         lines.append(f"  {h.at:6.1f}s  {who:<13} {h.text}")
     if report.path:
         lines.append(f"Path:     {' > '.join(report.path)}")
+    if call.legs:
+        lines.append(f"Agents:   rang {', '.join(leg.to for leg in call.legs)}; connected to "
+                     f"{', '.join(call.bridged_to) or 'nobody'}")
     lines.append(f"Ended:    {ENDINGS.get(call.ended_by, call.ended_by)} ({call.status}, {call.seconds:.0f} s)")
     if report.ticket:
         lines.append(f"Ticket:   {report.ticket} (status {report.ticket_status}, category "
@@ -125,6 +128,10 @@ def check(expect: Expect, report: CallReport) -> list[str]:
         failures.append("the caller heard Twilio's stock error message")
     if expect.ended_by and call.ended_by != expect.ended_by:
         failures.append(f"expected the call to end by {expect.ended_by}, it ended by {call.ended_by}")
+    if expect.connected_to is not None:
+        got = call.bridged_to[-1] if call.bridged_to else "nobody"
+        if got != expect.connected_to:
+            failures.append(f"expected the caller to be connected to {expect.connected_to}, got {got}")
     if expect.recording is not None and bool(call.recording_sid) != expect.recording:
         failures.append("expected a recording" if expect.recording else "expected no recording, but one started")
     needs_database = expect.language or expect.consent or expect.ticket or expect.path

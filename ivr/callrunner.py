@@ -53,10 +53,12 @@ class Dialer:
         self.twilio = Twilio(transport, settings.twilio_account_sid, settings.twilio_auth_token, numbers)
 
     @classmethod
-    def in_process(cls, settings: Settings) -> "Dialer":
+    def in_process(cls, settings: Settings, database_url: str | None = None) -> "Dialer":
+        """The service inside this process, on `database_url` (default: the configured database)."""
         from ivr import create_app
         from ivr.db import upgrade
 
+        settings = settings.with_(database_url=database_url or settings.database_url)
         upgrade(settings.database_url)
         clock = SettableClock()
         app = create_app(settings, clock=clock)
@@ -91,6 +93,7 @@ class Dialer:
                 self.clock.set(spec.at, flow.timezone if flow else "UTC")
         elif self.clock is not None:
             self.clock.reset()
+        self.twilio.forget_people()
         for number, agents in scenario.agents().items():
             self.twilio.person(number, *agents)
         call = self.twilio.call(spec.to, spec.from_, scenario.script(), **spec.params)

@@ -13,6 +13,7 @@ from ivr.errors import CallStateMissing
 from ivr.records import Arrival, end_call, find_call, note, record_outcome, start_call
 from ivr.runtime import Runtime
 from ivr.state import CallEnded, CallStarted, Event
+from ivr.urgent import carry_out, settle
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,30 @@ def answer(rt: Runtime, arrival: Arrival) -> str:
     if flow is None:
         return _unsupported(rt, arrival)
     with rt.sessions.begin() as db:
-        ticket, joined = tickets.open_or_join(db, flow.region, arrival.caller, now, rt.settings.ticket_join_hours)
+        security = tickets.find_open_security(db, arrival.caller) if flow.urgent else None
+        if security is not None:
+            ticket, joined = security, True
+            ticket.updated_at = now
+        else:
+            ticket, joined = tickets.open_or_join(db, flow.region, arrival.caller, now,
+                                                  rt.settings.ticket_join_hours)
+        if arrival.stir_verstat:
+            ticket.caller_verification = arrival.stir_verstat
         call = start_call(db, arrival, flow.region, flow.version, ticket, now)
         note(db, call, "ticket_joined" if joined else "ticket_opened", now, reference=ticket.reference)
-        state = engine.new_call(flow, arrival.call_sid, ticket=ticket.reference)
+        state = engine.new_call(flow, arrival.call_sid, ticket=ticket.reference,
+                                caller_withheld="yes" if arrival.caller.withheld else "",
+                                security_ticket="yes" if security is not None else "")
+        if security is not None and security.language in flow.language_codes:
+            state = state.with_(language=security.language)
         outcome = engine.step(flow, state, CallStarted(), now)
         record_outcome(db, call, outcome.state, outcome.actions, now)
-    rt.calls.save(outcome.state)
+        state, actions = carry_out(rt, flow, db, call, outcome, now)
+    actions = settle(rt, actions)
+    rt.calls.save(state)
     rt.metrics.calls_started.labels(flow.region).inc()
-    _count_consent(rt, flow.region, outcome.actions)
-    return twiml.render(outcome.actions, rt.url_for)
+    _count_consent(rt, flow.region, actions)
+    return twiml.render(actions, rt.url_for)
 
 
 def advance(rt: Runtime, call_sid: str, event: Event) -> str:
@@ -49,9 +64,11 @@ def advance(rt: Runtime, call_sid: str, event: Event) -> str:
     with rt.sessions.begin() as db:
         call = find_call(db, call_sid)
         record_outcome(db, call, outcome.state, outcome.actions, now)
-    rt.calls.save(outcome.state)
-    _count_consent(rt, flow.region, outcome.actions)
-    return twiml.render(outcome.actions, rt.url_for)
+        state, actions = carry_out(rt, flow, db, call, outcome, now)
+    actions = settle(rt, actions)
+    rt.calls.save(state)
+    _count_consent(rt, flow.region, actions)
+    return twiml.render(actions, rt.url_for)
 
 
 def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> bool:

@@ -32,3 +32,19 @@ class CallStore:
 
     def remember_reply(self, token: str, twiml: str) -> None:
         self.redis.set(REPLY_KEY.format(token=token), twiml, ex=REPLY_TTL)
+
+
+ACCEPTED_KEY = "ivr:accepted:{sid}:{attempt}"
+
+
+def _accepted_key(call_sid: str, attempt: int) -> str:
+    return ACCEPTED_KEY.format(sid=call_sid, attempt=attempt)
+
+
+def mark_accepted(store: CallStore, call_sid: str, attempt: int) -> None:
+    """The agent of transfer `attempt` pressed 1 in the whisper: the bridge that follows is a real one."""
+    store.redis.set(_accepted_key(call_sid, attempt), "1", ex=store.ttl)
+
+
+def was_accepted(store: CallStore, call_sid: str, attempt: int) -> bool:
+    return store.redis.get(_accepted_key(call_sid, attempt)) is not None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -55,6 +56,9 @@ def flows_check(flows_dir: Path) -> None:
         click.echo(f"{flow.source}: ok  region {flow.region}  version {flow.version}  "
                    f"{len(flow.steps)} steps  languages {', '.join(flow.language_codes)}  "
                    f"numbers {', '.join(flow.numbers)}")
+    if loaded.rota is not None:
+        teams = ", ".join(f"{t.name} ({'/'.join(t.regions)})" for t in loaded.rota.teams.values())
+        click.echo(f"{flows_dir.name}/oncall.yaml: ok  version {loaded.rota.version}  teams {teams}")
 
 
 @main.group()
@@ -92,6 +96,111 @@ def serve() -> None:
                                "--threads", "8", "--access-logfile", "-", "ivr:create_app()"])
 
 
+@main.command()
+@click.option("--burst", is_flag=True, help="Work through what is queued (and due), then exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for the service's queues (urgent first), with the scheduler for retries."""
+    from rq import Worker
+
+    from ivr import jobs
+
+    settings = _settings()
+    connection = jobs.connect(settings.redis_url)
+    queues = [jobs.queue(connection, name) for name in jobs.QUEUES]
+    Worker(queues, connection=connection).work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+
+
+@main.group()
+def oncall() -> None:
+    """The on-call rota for urgent security calls (flows/oncall.yaml, as loaded in the database)."""
+
+
+def _rota_and_clock():
+    from datetime import datetime, timezone
+
+    from ivr.runtime import build_runtime
+
+    rt = build_runtime(_settings())  # checks the flows and loads the rota into the database
+    from ivr.oncall_store import read_rota
+
+    with rt.sessions() as db:
+        rota = read_rota(db)
+    if rota is None:
+        raise click.ClickException("no rota is loaded: no region has an urgent path")
+    return rota, datetime.now(timezone.utc)
+
+
+@oncall.command("now")
+@click.argument("region", required=False)
+def oncall_now(region: str | None) -> None:
+    """Who takes an urgent call right now, in order, per team (or for one region)."""
+    rota, now = _rota_and_clock()
+    teams = [rota.team_for(region)] if region else list(rota.teams.values())
+    if region and teams[0] is None:
+        raise click.ClickException(f"no team covers region {region!r}")
+    for team in teams:
+        people, why = team.on_call(now)
+        local = now.astimezone(team.zone)
+        chain = " > ".join(f"{p.name} {p.phone}" for p in team.chain(now))
+        click.echo(f"{team.name} ({', '.join(team.regions)}), {local:%a %H:%M} {team.timezone}, {why}: {chain}")
+
+
+@oncall.command("show")
+@click.option("--week", is_flag=True, default=True, help="The coming seven days (the default).")
+@click.option("--team", "team_name", help="One team only.")
+def oncall_show(week: bool, team_name: str | None) -> None:
+    """Every change of who is on call over the coming week, in each team's local time."""
+    rota, now = _rota_and_clock()
+    teams = [rota.teams[team_name]] if team_name in rota.teams else list(rota.teams.values())
+    if team_name and team_name not in rota.teams:
+        raise click.ClickException(f"no team {team_name!r}; teams: {', '.join(rota.teams)}")
+    for team in teams:
+        click.echo(f"{team.name} ({', '.join(team.regions)}, {team.timezone})")
+        for moment, people, why in team.week(now):
+            names = ", then ".join(team.people[k].name for k in people)
+            note = "" if why == "weekly" else f"  [{why}]"
+            click.echo(f"  from {moment:%a %d %b %H:%M}: {names}{note}")
+        if team.escalation:
+            click.echo(f"  escalation: {', '.join(team.people[k].name for k in team.escalation)}")
+
+
+@main.group()
+def pages() -> None:
+    """Pages sent to the security teams for urgent calls nobody took."""
+
+
+@pages.command("list")
+def pages_list() -> None:
+    from sqlalchemy import select
+
+    from ivr.db import make_engine, make_sessions
+    from ivr.models import Page, Ticket
+
+    sessions = make_sessions(make_engine(_settings().database_url))
+    with sessions() as db:
+        for page, ticket in db.execute(select(Page, Ticket).join(Ticket, Page.ticket_id == Ticket.id)
+                                       .order_by(Page.id.desc()).limit(50)):
+            click.echo(f"{page.id:>5}  {page.created_at:%Y-%m-%d %H:%M}  ticket {ticket.reference}  {page.team}  "
+                       f"{page.status}  attempts {page.attempts}  level {page.level}")
+
+
+@pages.command("ack")
+@click.argument("page_id", type=int)
+def pages_ack(page_id: int) -> None:
+    """Acknowledge a page: stops its retries and its escalation."""
+    from datetime import datetime, timezone
+
+    from ivr.db import make_engine, make_sessions
+    from ivr.paging import acknowledge
+
+    sessions = make_sessions(make_engine(_settings().database_url))
+    with sessions.begin() as db:
+        page = acknowledge(db, page_id, datetime.now(timezone.utc))
+    if page is None:
+        raise click.ClickException(f"no page {page_id}")
+    click.echo(f"page {page_id} acknowledged")
+
+
 CALLER_ACTIONS = {"--press": 1, "--say": 1, "--silence": 0, "--hangup": 0}
 
 
@@ -104,8 +213,10 @@ CALLER_ACTIONS = {"--press": 1, "--say": 1, "--silence": 0, "--hangup": 0}
 @click.option("--agent", "agents", multiple=True, metavar="NUMBER=BEHAVIOUR",
               help="How a dialed number answers: answer, no-answer, busy, silent. Repeatable.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every scenario's conversation, not only failures.")
+@click.option("--keep-records", is_flag=True, help="In process: write tickets and calls to the configured database "
+                                                    "(default: a scratch database, gone after the run).")
 @click.argument("items", nargs=-1, type=click.UNPROCESSED)
-def call(to, from_, at, url, agents, verbose, items) -> None:
+def call(to, from_, at, url, agents, verbose, keep_records, items) -> None:
     """Try a call through the emulated Twilio and print it as a conversation.
 
     \b
@@ -134,8 +245,10 @@ def call(to, from_, at, url, agents, verbose, items) -> None:
     except (ScenarioError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     settings = _settings()
+    scratch = tempfile.TemporaryDirectory(prefix="ivr-call-")
+    scratch_db = None if keep_records or url else f"sqlite:///{scratch.name}/calls.db"
     try:
-        dialer = Dialer.over_http(settings, url) if url else Dialer.in_process(settings)
+        dialer = Dialer.over_http(settings, url) if url else Dialer.in_process(settings, scratch_db)
     except FlowError as exc:
         raise click.ClickException("the flows fail the check:\n" + "\n".join(exc.problems)) from None
     except Exception as exc:  # Redis or the database unreachable: say which, in one line

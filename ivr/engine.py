@@ -11,12 +11,13 @@ import string
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr.actions import Action, ConsentRecorded, Gather, Hangup, Note, Say, StartRecording, UpdateTicket
+from ivr.actions import (Action, ConsentRecorded, FreezeRequest, Gather, Hangup, Note, RequestCallback, Say,
+                         StartRecording, Transfer, UpdateTicket)
 from ivr.errors import EngineError
 from ivr.flows import Flow
-from ivr.state import CallEnded, CallStarted, CallState, Digits, Event, NoInput, Speech
-from ivr.steps import (Condition, ConsentStep, GotoStep, HangupStep, LanguageStep, MenuStep, RouteStep,
-                       SayStep, StartRecordingStep, TicketStep)
+from ivr.state import CallEnded, CallStarted, CallState, Digits, Event, NoInput, Speech, TransferEnded
+from ivr.steps import (CallbackStep, Condition, ConsentStep, FreezeStep, GotoStep, HangupStep, LanguageStep,
+                       MenuStep, RouteStep, SayStep, StartRecordingStep, TicketStep, TransferStep)
 
 MAX_TRANSITIONS = 100  # steps run for one event before we call it a loop
 
@@ -48,9 +49,11 @@ def step(flow: Flow, state: CallState, event: Event, now: datetime) -> Outcome:
             note = Note("end", {"status": status, "step": state.step, "waiting": state.waiting,
                                 "path": list(state.path)})
             return Outcome((note,), state.with_(ended=True, waiting=False))
-        case Digits() | Speech() | NoInput():
+        case Digits() | Speech() | NoInput() | TransferEnded():
             if not state.waiting or state.step not in flow.steps:
                 raise EngineError(f"call {state.call_sid}: input arrived but no question is open")
+            if _is_urgent_key(flow, state, event):
+                return go_urgent(flow, state, "keypad")
             return _answer(flow, state, event)
     raise EngineError(f"unknown event {event!r}")
 
@@ -61,12 +64,34 @@ def _start(flow: Flow, state: CallState, now: datetime) -> Outcome:
     notes = [Note("region", {"region": flow.region, "flow_version": flow.version}),
              Note("hours", {"state": hours.state, "holiday": hours.holiday,
                             "local_time": now.astimezone(flow.hours.zone).isoformat(timespec="minutes")})]
+    if flow.urgent and state.vars.get("security_ticket"):  # a caller already on an open security ticket
+        return go_urgent(flow, state, "repeat_caller", notes)
     return _run(flow, state.visiting(flow.start), notes)
+
+
+def _is_urgent_key(flow: Flow, state: CallState, event: Event) -> bool:
+    return (flow.urgent is not None and isinstance(event, Digits) and event.digits[:1] == flow.urgent.key
+            and not state.vars.get("urgent"))
+
+
+def go_urgent(flow: Flow, state: CallState, trigger: str, actions: list[Action] | None = None) -> Outcome:
+    """Leave whatever the caller was doing for the security fast path (hours do not apply to it)."""
+    if flow.urgent is None:
+        raise EngineError(f"{flow.source}: this region has no urgent path")
+    note = Note("urgent", {"trigger": trigger, "from_step": state.step})
+    state = state.with_(waiting=False, attempts=0).with_vars(urgent=trigger)
+    return _run(flow, state.visiting(flow.urgent.start), [*(actions or []), note])
 
 
 def _answer(flow: Flow, state: CallState, event: Event) -> Outcome:
     current = flow.steps[state.step]
+    if isinstance(event, TransferEnded) != isinstance(current, TransferStep):
+        raise EngineError(f"call {state.call_sid}: {type(event).__name__} does not answer step '{state.step}'")
     match current:
+        case SayStep():
+            return _answer_say(flow, state, current, event)
+        case TransferStep():
+            return _answer_transfer(flow, state, current, event)
         case LanguageStep():
             return _answer_language(flow, state, current, event)
         case MenuStep():
@@ -92,6 +117,10 @@ def _run(flow: Flow, state: CallState, actions: list[Action]) -> Outcome:
 # -- entering each kind of step: (flow, state, step) -> (state, actions, next step or None) ---------
 
 def _enter_say(flow, state, current: SayStep):
+    if current.listens:
+        gather = Gather(step=state.step, prompts=tuple(say_prompts(flow, state, current.prompts)),
+                        timeout=current.wait)
+        return state.with_(waiting=True), [gather], None
     return state, say_prompts(flow, state, current.prompts), current.next
 
 
@@ -141,6 +170,23 @@ def _enter_start_recording(flow, state, current: StartRecordingStep):
     return state.with_(recording=True), [StartRecording()], current.next
 
 
+def _enter_transfer(flow, state, current: TransferStep):
+    actions = [*say_prompts(flow, state, current.prompts),
+               Transfer(state.step, 0, current.ring_seconds, current.accept_seconds)]
+    return state.with_(waiting=True).with_vars(transfer_attempt="0"), actions, None
+
+
+def _enter_freeze(flow, state, current: FreezeStep):
+    request = FreezeRequest(received=tuple(say_prompts(flow, state, current.received)),
+                            confirmed=tuple(say_prompts(flow, state, current.confirmed)))
+    return state.with_vars(freeze="requested"), [request], current.next
+
+
+def _enter_callback(flow, state, current: CallbackStep):
+    reason = "urgent_unanswered" if current.priority == "urgent" else "caller_request"
+    return state, [RequestCallback(current.priority, reason, current.page)], current.next
+
+
 def _enter_hangup(flow, state, current: HangupStep):
     actions = [*say_prompts(flow, state, current.prompts), Note("end", {"status": "flow_hangup", "step": state.step,
                                                                       "path": list(state.path)}),
@@ -150,10 +196,30 @@ def _enter_hangup(flow, state, current: HangupStep):
 
 _ENTER = {SayStep: _enter_say, GotoStep: _enter_goto, LanguageStep: _enter_language, MenuStep: _enter_menu,
           ConsentStep: _enter_consent, RouteStep: _enter_route, TicketStep: _enter_ticket,
-          StartRecordingStep: _enter_start_recording, HangupStep: _enter_hangup}
+          StartRecordingStep: _enter_start_recording, HangupStep: _enter_hangup, TransferStep: _enter_transfer,
+          FreezeStep: _enter_freeze, CallbackStep: _enter_callback}
 
 
 # -- answers to open questions ---------------------------------------------------------------------
+
+def _answer_say(flow, state, current: SayStep, event):
+    target = current.keys.get(event.digits[:1]) if isinstance(event, Digits) else None
+    actions = [Note("key", {"step": state.step, "key": event.digits[:1], "next": target})] if target else []
+    return _run(flow, state.with_(waiting=False).visiting(target or current.next), actions)
+
+
+def _answer_transfer(flow, state, current: TransferStep, event: TransferEnded):
+    note = Note("transfer_attempt", {"attempt": event.attempt + 1, "agent": event.agent, "outcome": event.outcome})
+    if event.outcome == "accepted":
+        return _run(flow, state.with_(waiting=False).visiting(current.connected), [note])
+    if event.outcome == "none-left":
+        note = Note("transfer_unanswered", {"attempts": event.attempt})
+        return _run(flow, state.with_(waiting=False).visiting(current.unanswered), [note])
+    attempt = event.attempt + 1
+    actions = [note, *say_prompts(flow, state, current.hold),
+               Transfer(state.step, attempt, current.ring_seconds, current.accept_seconds)]
+    return Outcome(tuple(actions), state.with_vars(transfer_attempt=str(attempt)))
+
 
 def _answer_language(flow, state, current: LanguageStep, event):
     chosen = current.options.get(event.digits) if isinstance(event, Digits) else None

@@ -48,3 +48,15 @@ class AudioToolFailed(IvrError, RuntimeError):
 
 class ScenarioError(IvrError):
     """A scenario file for `ivr call` is unreadable or malformed; the message names the file."""
+
+
+class ModelMissing(IvrError):
+    """No speech model is installed for a language; the message says how to install one."""
+
+
+class ModelBroken(IvrError):
+    """A speech model is there but vosk cannot use it; the message names the folder and the fix."""
+
+
+class ModelInstallFailed(IvrError):
+    """`ivr models install` could not fetch, verify or unpack a model; nothing was replaced."""

@@ -12,7 +12,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import TYPE_CHECKING, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -22,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ivr.errors import FlowError
 from ivr.regions import OpeningHours, parse_day_keys, parse_span
 from ivr.steps import STEP_KINDS, Step, exits
+
+if TYPE_CHECKING:
+    from ivr.oncall import Rota
 
 # Prompts the engine itself speaks, so every language a region offers must have them.
 ENGINE_PROMPTS = ("no_input", "invalid_choice", "consent_given", "consent_declined", "apology", "goodbye")
@@ -46,6 +49,13 @@ class Holidays(_Model):
     open_on: list[date] = []
 
 
+class UrgentPath(_Model):
+    """The security fast path: the key a caller may press at any question, and where it starts."""
+
+    key: str = Field(pattern=r"^[0-9*#]$")
+    start: str
+
+
 class FlowFile(_Model):
     """What a region file holds, exactly as written."""
 
@@ -58,6 +68,7 @@ class FlowFile(_Model):
     holidays: Holidays | None = None
     consent: Literal["all-party", "one-party"]
     cloud_speech: bool = False
+    urgent: UrgentPath | None = None
     help_centre: str = ""
     support_email: str = ""
     start: str
@@ -232,6 +243,8 @@ def _check_targets(spec: FlowFile, rel: str) -> list[str]:
     problems = []
     if spec.start not in spec.steps:
         problems.append(f"{rel}: start: step '{spec.start}' does not exist")
+    if spec.urgent and spec.urgent.start not in spec.steps:
+        problems.append(f"{rel}: urgent: start step '{spec.urgent.start}' does not exist")
     codes = {lang.code for lang in spec.languages}
     for name, step in spec.steps.items():
         for label, target in exits(step):
@@ -286,6 +299,7 @@ class FlowSet:
     flows: Mapping[str, Flow]  # region -> flow
     by_number: Mapping[str, Flow]
     book: Mapping[str, Mapping[str, str]]  # every prompt file, for calls that match no region
+    rota: "Rota | None" = None  # the on-call rota (flows/oncall.yaml), when any region has an urgent path
 
     def for_number(self, number: str) -> Flow | None:
         return self.by_number.get(number)
@@ -305,7 +319,9 @@ def load_flows(flows_dir: Path) -> FlowSet:
     book, book_raw, problems = load_prompt_book(flows_dir)
     flows: dict[str, Flow] = {}
     numbers: dict[str, Flow] = {}
-    paths = sorted(flows_dir.glob("*.yaml")) + sorted(flows_dir.glob("*.yml"))
+    from ivr.oncall import ROTA_FILE, load_rota
+
+    paths = [p for p in sorted(flows_dir.glob("*.yaml")) + sorted(flows_dir.glob("*.yml")) if p.name != ROTA_FILE]
     if not paths:
         problems.append(f"{flows_dir}: no region files (*.yaml) found")
     for path in paths:
@@ -322,6 +338,12 @@ def load_flows(flows_dir: Path) -> FlowSet:
                 problems.append(f"{flow.source}: number {number} is also used by {numbers[number].source}")
             numbers[number] = flow
         flows[flow.region] = flow
+    rota = None
+    urgent_regions = {flow.region for flow in flows.values() if flow.urgent}
+    if urgent_regions:
+        rota, rota_problems = load_rota(flows_dir, urgent_regions)
+        problems.extend(rota_problems)
     if problems:
         raise FlowError(problems)
-    return FlowSet(flows=MappingProxyType(flows), by_number=MappingProxyType(numbers), book=MappingProxyType(book))
+    return FlowSet(flows=MappingProxyType(flows), by_number=MappingProxyType(numbers), book=MappingProxyType(book),
+                   rota=rota)

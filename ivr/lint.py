@@ -14,11 +14,18 @@ WORD_LISTS = ("words_yes", "words_no")
 
 def lint(flow: Flow) -> list[str]:
     """Every problem found in one loaded flow, each naming the file and the step."""
-    return [*_unreachable(flow), *_missing_prompts(flow), *_unknown_variables(flow), *_records_before_consent(flow)]
+    return [*_unreachable(flow), *_missing_prompts(flow), *_unknown_variables(flow), *_records_before_consent(flow),
+            *_urgent_path(flow)]
 
 
-def _reachable(flow: Flow) -> set[str]:
-    seen, todo = {flow.start}, [flow.start]
+def _entries(flow: Flow) -> list[str]:
+    """Where a call can begin: the start, and the urgent path (a key pressed at any question)."""
+    return [flow.start] + ([flow.urgent.start] if flow.urgent else [])
+
+
+def _reachable(flow: Flow, entries: list[str] | None = None) -> set[str]:
+    entries = entries if entries is not None else _entries(flow)
+    seen, todo = set(entries), list(entries)
     while todo:
         for _, target in exits(flow.steps[todo.pop()]):
             if target not in seen:
@@ -70,9 +77,9 @@ def _records_before_consent(flow: Flow) -> list[str]:
     """In an all-party region, search every path for a recording started without a 'yes'."""
     if flow.consent != "all-party":
         return []
-    start = (flow.start, False)
-    parent: dict[tuple[str, bool], tuple[str, bool] | None] = {start: None}
-    queue = deque([start])
+    starts = [(entry, False) for entry in _entries(flow)]
+    parent: dict[tuple[str, bool], tuple[str, bool] | None] = dict.fromkeys(starts)
+    queue = deque(starts)
     problems = []
     while queue:
         node = queue.popleft()
@@ -92,6 +99,26 @@ def _records_before_consent(flow: Flow) -> list[str]:
             if nxt not in parent:
                 parent[nxt] = node
                 queue.append(nxt)
+    return problems
+
+
+def _urgent_path(flow: Flow) -> list[str]:
+    """The urgent path is open 24/7, reaches an agent, and its key means nothing else."""
+    if flow.urgent is None:
+        return []
+    problems = []
+    key = flow.urgent.key
+    for name, step in flow.steps.items():
+        keys = {**getattr(step, "options", {}), **getattr(step, "keys", {})}
+        if key in keys and step.kind != "consent":
+            problems.append(f"{flow.source}: step '{name}': key {key} is the urgent key; it cannot also be an option")
+    path = _reachable(flow, [flow.urgent.start])
+    for name in sorted(path):
+        step = flow.steps[name]
+        if isinstance(step, RouteStep) and any(b.when.hours for b in step.branches):
+            problems.append(f"{flow.source}: step '{name}': the urgent path must not depend on opening hours")
+    if not any(flow.steps[name].kind == "transfer" for name in path):
+        problems.append(f"{flow.source}: urgent: the path from '{flow.urgent.start}' never reaches a transfer step")
     return problems
 
 

@@ -22,6 +22,8 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(32), default="open")
     category: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(8), default="P3")
+    language: Mapped[str | None] = mapped_column(String(8))
+    caller_verification: Mapped[str | None] = mapped_column(String(64))  # Twilio's StirVerstat
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -88,3 +90,85 @@ class Consent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     call: Mapped[Call] = relationship(back_populates="consents")
+
+
+class OncallPerson(Base):
+    """Someone on a security team's rota, as loaded from flows/oncall.yaml."""
+
+    __tablename__ = "oncall_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ux_oncall_people_team_key", "team", "key", unique=True),)
+
+
+class OncallEntry(Base):
+    """One line of a team's rota: a weekly handoff, a dated override, or the escalation list."""
+
+    __tablename__ = "oncall_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # team, handoff, override, escalation
+    weekday: Mapped[int | None] = mapped_column(Integer)  # handoff: 0 = Monday
+    minute: Mapped[int | None] = mapped_column(Integer)  # handoff: minutes after local midnight
+    starts: Mapped[str | None] = mapped_column(String(32))  # override: local ISO time
+    ends: Mapped[str | None] = mapped_column(String(32))
+    people: Mapped[list] = mapped_column(JSON, default=list)  # keys, in calling order
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)  # team: timezone, regions, language, version
+
+
+class CallbackRequest(Base):
+    """A caller to be called back. Urgent security requests go first."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    region: Mapped[str] = mapped_column(String(8))
+    number: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer)  # 0 = urgent security, then by order
+    reason: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_callback_requests_due", "status", "priority", "due_at"),)
+
+
+class Page(Base):
+    """An alert to a security team, delivered by webhook (and SMS), until acknowledged or escalated."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    team: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, acknowledged, escalated, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[int] = mapped_column(Integer, default=0)  # 0 = on-call people, 1 = escalation list
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FreezeRequest(Base):
+    """A caller's request to freeze their account, sent to the exchange's account system."""
+
+    __tablename__ = "freeze_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)  # one per ticket: idempotent
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="requested")  # requested, received, frozen, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -50,6 +50,8 @@ def start_call(db: Session, arrival: Arrival, region: str | None, flow_version: 
 def record_outcome(db: Session, call: Call, state: CallState, actions, now: datetime) -> None:
     """Write the engine's notes, consent, recording start and ticket changes for one step."""
     call.language = state.language
+    if call.ticket is not None:
+        call.ticket.language = state.language
     for action in actions:
         match action:
             case Note(kind=kind, detail=detail):
@@ -62,6 +64,8 @@ def record_outcome(db: Session, call: Call, state: CallState, actions, now: date
             case UpdateTicket(changes=changes) if call.ticket is not None:
                 changed = tickets.update(call.ticket, dict(changes), now)
                 note(db, call, "ticket_updated", now, reference=call.ticket.reference, **changed)
+                if changed.get("priority") == "P1":
+                    note(db, call, "security_brief", now, **security_brief(call, state, now))
 
 
 def _record_consent(db: Session, call: Call, consent: ConsentRecorded, now: datetime) -> None:
@@ -71,6 +75,15 @@ def _record_consent(db: Session, call: Call, consent: ConsentRecorded, now: date
                    prompt_keys=",".join(consent.prompt_keys), prompt_version=consent.prompt_version, at=now))
     note(db, call, f"consent_{consent.outcome}", now, method=consent.method, policy=consent.policy,
          prompt_version=consent.prompt_version, language=consent.language)
+
+
+def security_brief(call: Call, state: CallState, now: datetime) -> dict:
+    """What the security team needs first about an urgent call."""
+    return {"ticket": call.ticket.reference if call.ticket else None, "region": call.region,
+            "language": state.language, "caller": None if call.caller_withheld else call.from_number,
+            "caller_country": call.caller_country, "caller_verification": call.stir_verstat,
+            "trigger": state.vars.get("urgent"), "transcript": state.vars.get("transcript") or None,
+            "at": now.isoformat(timespec="seconds")}
 
 
 def end_call(db: Session, call: Call, status: str, duration: int | None, now: datetime) -> None:

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Callable
 
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr import jobs
 from ivr.callstore import CallStore
 from ivr.db import make_engine, make_sessions
 from ivr.flows import FlowSet, load_flows
 from ivr.metrics import Metrics
+from ivr.oncall_store import sync_rota
 from ivr.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -30,15 +33,25 @@ class Runtime:
     sessions: sessionmaker[Session]
     clock: Clock
     metrics: Metrics
+    jobs: Redis  # RQ's connection (bytes, not text)
 
     def url_for(self, path: str) -> str:
         return self.settings.url_for(path)
+
+    @cached_property
+    def twilio(self):
+        """The REST client (SMS pages); pointed at the emulator when IVR_TWILIO_API_URL is set."""
+        from ivr.twilio_rest import twilio_client
+
+        return twilio_client(self.settings)
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, flows: FlowSet | None = None) -> Runtime:
     """Load and check the flows (raising FlowError if any is bad) and connect the adapters."""
     flows = flows or load_flows(settings.flows_dir)
     redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
+    sessions = make_sessions(make_engine(settings.database_url))
+    if flows.rota is not None:
+        sync_rota(sessions, flows.rota)
     return Runtime(settings=settings, flows=flows, redis=redis, calls=CallStore(redis, settings.call_state_ttl),
-                   sessions=make_sessions(make_engine(settings.database_url)), clock=clock or utc_now,
-                   metrics=Metrics())
+                   sessions=sessions, clock=clock or utc_now, metrics=Metrics(), jobs=jobs.connect(settings.redis_url))

@@ -47,6 +47,7 @@ class Expect(_Model):
     ticket: TicketExpect | Literal["none"] | None = None
     path: list[str] = []  # steps the call passes, in this order (others may come between)
     ended_by: Literal["ivr-hangup", "caller-hangup", "no-more-verbs", "stock-error"] | None = None
+    connected_to: str | None = None  # the number the caller was bridged to (an agent), or "nobody"
 
 
 class ScenarioFile(_Model):

@@ -27,6 +27,13 @@ class Settings:
     log_level: str = "INFO"
     bind: str = "0.0.0.0:8000"
     web_workers: int = 2
+    pager_url: str | None = None  # the security team's paging webhook (urgent calls nobody took)
+    pager_secret: str | None = None  # signs pager and freeze webhooks; bearer token for acknowledging pages
+    pager_sms_from: str | None = None  # a Twilio number: also text the on-call people
+    pager_ack_seconds: int = 300  # unacknowledged this long: escalate
+    retry_base_seconds: int = 5  # first retry of a failed page or freeze webhook; later ones back off
+    freeze_url: str | None = None  # the account system's freeze-request webhook
+    freeze_secret: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -57,6 +64,13 @@ class Settings:
             log_level=_choice(env, "IVR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             bind=_bind(env),
             web_workers=_positive_int(env, "IVR_WEB_WORKERS", 2),
+            pager_url=_optional_http_url(env, "IVR_PAGER_URL"),
+            pager_secret=env.get("IVR_PAGER_SECRET") or None,
+            pager_sms_from=_optional_e164(env, "IVR_PAGER_SMS_FROM"),
+            pager_ack_seconds=_positive_int(env, "IVR_PAGER_ACK_SECONDS", 300),
+            retry_base_seconds=_positive_int(env, "IVR_RETRY_BASE_SECONDS", 5),
+            freeze_url=_optional_http_url(env, "IVR_FREEZE_URL"),
+            freeze_secret=env.get("IVR_FREEZE_SECRET") or None,
         )
 
 
@@ -117,6 +131,15 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     value = (env.get(name) or default).upper()
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+    return value
+
+
+def _optional_e164(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
+        raise SettingsError(f"{name} must be a phone number in E.164 form like +14155550100, got {value!r}")
     return value
 
 

@@ -73,4 +73,14 @@ class CallEnded:
     status: str  # Twilio's final CallStatus
 
 
-Event = CallStarted | Digits | Speech | NoInput | CallEnded
+@dataclass(frozen=True)
+class TransferEnded:
+    """One attempt of a warm transfer is over. `outcome`: accepted, not-accepted, no-answer, busy,
+    failed, or none-left (the chain is exhausted; nobody was rung)."""
+
+    attempt: int
+    outcome: str
+    agent: str | None = None
+
+
+Event = CallStarted | Digits | Speech | NoInput | CallEnded | TransferEnded

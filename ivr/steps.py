@@ -1,7 +1,7 @@
 """The step kinds a flow file may use. Each is a small frozen model; the `kind` field picks it.
 
-New kinds (listen, transfer, queue, callback) slot in as one more model in `Step` and one more
-handler in the engine; nothing else in a flow file changes.
+New kinds (listen, queue) slot in as one more model in `Step` and one more handler in the engine;
+nothing else in a flow file changes.
 """
 from __future__ import annotations
 
@@ -24,11 +24,22 @@ def _check_digit_keys(options: dict) -> dict:
 
 
 class SayStep(_Model):
-    """Speak prompts, then go on."""
+    """Speak prompts, then go on. With `keys` (or `interruptible`), the caller may press a key while
+    it speaks or within `wait` seconds after: a listed key goes to its step, the flow's urgent key
+    to the urgent path; anything else, or nothing, goes on to `next`."""
 
     kind: Literal["say"]
     prompts: list[str] = Field(min_length=1)
     next: str
+    keys: dict[str, str] = {}
+    interruptible: bool = False
+    wait: int = Field(default=1, ge=1, le=10)
+
+    _keys = field_validator("keys")(_check_digit_keys)
+
+    @property
+    def listens(self) -> bool:
+        return bool(self.keys) or self.interruptible
 
 
 class LanguageStep(_Model):
@@ -122,12 +133,45 @@ class GotoStep(_Model):
     next: str
 
 
+class TransferStep(_Model):
+    """Warm transfer to the on-call security team: each person in the rota's chain is rung in turn
+    and hears a spoken brief with "press 1 to accept"; the caller hears `hold` between attempts."""
+
+    kind: Literal["transfer"]
+    prompts: list[str] = []  # said once, before the first ring
+    hold: list[str] = ["transfer_hold"]
+    ring_seconds: int = Field(default=20, ge=5, le=60)
+    accept_seconds: int = Field(default=10, ge=3, le=30)
+    connected: str  # after the conversation with the agent ends
+    unanswered: str  # when nobody in the chain accepted
+
+
+class FreezeStep(_Model):
+    """Ask the exchange's account system to freeze the caller's account; say it was received (or,
+    when the system confirms at once, that it is done)."""
+
+    kind: Literal["freeze"]
+    received: list[str] = ["freeze_received"]
+    confirmed: list[str] = ["freeze_confirmed"]
+    next: str
+
+
+class CallbackStep(_Model):
+    """Record a request to call the caller back (urgent ones first), and optionally page the team."""
+
+    kind: Literal["callback"]
+    priority: Literal["urgent", "normal"] = "normal"
+    page: bool = False
+    next: str
+
+
 Step = Annotated[
     Union[SayStep, LanguageStep, MenuStep, ConsentStep, RouteStep, TicketStep, StartRecordingStep,
-          HangupStep, GotoStep],
+          HangupStep, GotoStep, TransferStep, FreezeStep, CallbackStep],
     Field(discriminator="kind"),
 ]
-STEP_KINDS = ("say", "language", "menu", "consent", "route", "ticket", "start_recording", "hangup", "goto")
+STEP_KINDS = ("say", "language", "menu", "consent", "route", "ticket", "start_recording", "hangup", "goto",
+              "transfer", "freeze", "callback")
 
 
 def exits(step) -> list[tuple[str, str]]:
@@ -141,6 +185,10 @@ def exits(step) -> list[tuple[str, str]]:
             return [(f"branch {i + 1}", b.next) for i, b in enumerate(step.branches)] + [("default", step.default)]
         case HangupStep():
             return []
+        case SayStep() if step.keys:
+            return [(f"key {k}", target) for k, target in step.keys.items()] + [("next", step.next)]
+        case TransferStep():
+            return [("connected", step.connected), ("unanswered", step.unanswered)]
         case _:
             return [("next", step.next)]
 
@@ -150,6 +198,10 @@ def prompt_keys(step) -> list[str]:
     match step:
         case SayStep() | MenuStep() | HangupStep():
             return list(step.prompts)
+        case TransferStep():
+            return [*step.prompts, *step.hold]
+        case FreezeStep():
+            return [*step.received, *step.confirmed]
         case ConsentStep():
             return [*step.ask, *step.notice]
         case LanguageStep():

@@ -31,6 +31,17 @@ def find_open(db: Session, region: str, caller: Caller, now: datetime, within_ho
     return db.scalars(query).first()
 
 
+def find_open_security(db: Session, caller: Caller) -> Ticket | None:
+    """The caller's open security ticket, in any region and of any age: they go straight through."""
+    if caller.number is None:
+        return None
+    query = (select(Ticket)
+             .where(Ticket.caller_number == caller.number, Ticket.status.not_in(CLOSED),
+                    (Ticket.priority == "P1") | (Ticket.category == "account_takeover"))
+             .order_by(Ticket.updated_at.desc()).limit(1))
+    return db.scalars(query).first()
+
+
 def open_or_join(db: Session, region: str, caller: Caller, now: datetime, within_hours: int) -> tuple[Ticket, bool]:
     """The caller's open ticket from the last `within_hours`, or a new one. Returns (ticket, joined)."""
     existing = find_open(db, region, caller, now, within_hours)

@@ -1,9 +1,9 @@
 """Turning the engine's actions into TwiML with twilio's own builder."""
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Gather as GatherVerb, Start, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather as GatherVerb, Start, VoiceResponse
 
-from ivr.actions import Gather, Hangup, Say, StartRecording
+from ivr.actions import DialAgent, Gather, Hangup, Say, StartRecording
 
 RECORDING_EVENTS = "in-progress completed absent"
 
@@ -22,8 +22,41 @@ def render(actions, url_for) -> str:
                 start.recording(recording_status_callback=url_for("/voice/recording"),
                                 recording_status_callback_event=RECORDING_EVENTS, trim="trim-silence")
                 response.append(start)
+            case DialAgent():
+                response.append(_dial(action, url_for))
             case Hangup():
                 response.hangup()
+    return str(response)
+
+
+def _dial(agent: DialAgent, url_for) -> Dial:
+    """Ring one agent; they hear the whisper (with "press 1 to accept") before being bridged."""
+    query = f"?attempt={agent.attempt}&accept={agent.accept_seconds}"
+    dial = Dial(action=url_for(f"/voice/transfer{query}"), method="POST", timeout=agent.ring_seconds,
+                caller_id=agent.caller_id, answer_on_bridge=True)
+    dial.number(agent.number, url=url_for(f"/voice/whisper{query}"), method="POST")
+    return dial
+
+
+def whisper(brief: list[Say], accept_seconds: int, action_url: str, not_accepted: list[Say]) -> str:
+    """What the agent hears on answering: the brief and "press 1"; no key: not accepted, hang up."""
+    response = VoiceResponse()
+    gather = GatherVerb(action=action_url, method="POST", num_digits=1, timeout=accept_seconds)
+    for say in brief:
+        _say(gather, say)
+    response.append(gather)
+    for say in not_accepted:
+        _say(response, say)
+    response.hangup()
+    return str(response)
+
+
+def speak(texts: list[Say], hang_up: bool = False) -> str:
+    response = VoiceResponse()
+    for say in texts:
+        _say(response, say)
+    if hang_up:
+        response.hangup()
     return str(response)
 
 
@@ -44,8 +77,4 @@ def _gather(gather: Gather, url_for) -> GatherVerb:
 
 def apology(texts: list[Say]) -> str:
     """The safe answer when something broke: say sorry and where to get help, then hang up."""
-    response = VoiceResponse()
-    for say in texts:
-        _say(response, say)
-    response.hangup()
-    return str(response)
+    return speak(texts, hang_up=True)

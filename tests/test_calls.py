@@ -21,7 +21,9 @@ NUMBER = {"us": "+14155550100", "gb": "+442079460100", "sg": "+6565550100", "hk"
           "kr": "+8225550100"}
 CALLER = {"us": "+14155550123", "gb": "+447700900123", "sg": "+6581234567", "hk": "+85291234567",
           "kr": "+821012345678"}
-LANGUAGE_KEY = {"us": [Press("1")], "gb": [], "sg": [Press("1")], "hk": [Press("1")], "kr": []}
+# The greeting listens for the urgent key (9) for a moment: a caller who has no emergency stays silent.
+LANGUAGE_KEY = {"us": [Silence(), Press("1")], "gb": [Silence()], "sg": [Silence(), Press("1")],
+                "hk": [Silence(), Press("1")], "kr": [Silence()]}
 ALL_PARTY = {"us", "gb"}
 
 
@@ -76,7 +78,7 @@ def test_declined_consent_never_records(region, twilio, clock, sessions):
 
 def test_consent_given_by_voice_through_twilio_speech(twilio, clock, sessions):
     clock.set(*OPEN["gb"])
-    call = twilio.call(NUMBER["gb"], CALLER["gb"], [Speak("yes please"), Press("0")])
+    call = twilio.call(NUMBER["gb"], CALLER["gb"], [Silence(), Speak("yes please"), Press("0")])
     row = call_row(sessions, call.sid)
     assert row.consents[0].method == "speech" and row.consent == "given" and call.recording_sid
 
@@ -84,7 +86,8 @@ def test_consent_given_by_voice_through_twilio_speech(twilio, clock, sessions):
 @pytest.mark.parametrize("region", sorted(NUMBER))
 def test_out_of_hours_points_to_other_channels(region, twilio, clock, sessions):
     clock.set(*NIGHT[region])
-    call = twilio.call(NUMBER[region], CALLER[region], LANGUAGE_KEY[region] + consent_answer(region, True))
+    call = twilio.call(NUMBER[region], CALLER[region], LANGUAGE_KEY[region] + consent_answer(region, True) +
+                       [Silence()])
     row = call_row(sessions, call.sid)
     hours = next(e for e in row.events if e.kind == "hours")
     assert hours.detail["state"] == "closed"
@@ -96,7 +99,8 @@ def test_out_of_hours_points_to_other_channels(region, twilio, clock, sessions):
 @pytest.mark.parametrize("region", sorted(NUMBER))
 def test_public_holiday_closes_the_line(region, twilio, clock, sessions):
     clock.set(*HOLIDAY[region])
-    call = twilio.call(NUMBER[region], CALLER[region], LANGUAGE_KEY[region] + consent_answer(region, True))
+    call = twilio.call(NUMBER[region], CALLER[region], LANGUAGE_KEY[region] + consent_answer(region, True) +
+                       [Silence()])
     row = call_row(sessions, call.sid)
     hours = next(e for e in row.events if e.kind == "hours")
     assert hours.detail["state"] == "holiday" and hours.detail["holiday"]
@@ -105,7 +109,7 @@ def test_public_holiday_closes_the_line(region, twilio, clock, sessions):
 
 def test_english_out_of_hours_message_names_every_channel(twilio, clock):
     clock.set(*NIGHT["gb"])
-    call = twilio.call(NUMBER["gb"], CALLER["gb"], [Press("1")])
+    call = twilio.call(NUMBER["gb"], CALLER["gb"], [Silence(), Press("1"), Silence()])
     said = " ".join(call.said)
     for channel in ("closed right now", "help centre", "online chat", "ticket", "email"):
         assert channel in said
@@ -121,8 +125,8 @@ def test_unsupported_number_gets_the_pointers_and_no_ticket(twilio, sessions):
 
 def test_withheld_caller_id_gets_a_new_ticket_every_time(twilio, clock, sessions):
     clock.set(*OPEN["gb"])
-    first = twilio.call(NUMBER["gb"], "anonymous", [Press("2"), Press("0")])
-    second = twilio.call(NUMBER["gb"], "anonymous", [Press("2"), Press("0")])
+    first = twilio.call(NUMBER["gb"], "anonymous", [Silence(), Press("2"), Press("0")])
+    second = twilio.call(NUMBER["gb"], "anonymous", [Silence(), Press("2"), Press("0")])
     a, b = call_row(sessions, first.sid), call_row(sessions, second.sid)
     assert a.caller_withheld and a.from_number == "anonymous" and a.caller_country is None
     assert a.ticket.id != b.ticket.id and a.ticket.caller_number is None
@@ -130,19 +134,19 @@ def test_withheld_caller_id_gets_a_new_ticket_every_time(twilio, clock, sessions
 
 def test_repeat_caller_within_a_day_joins_the_open_ticket(twilio, clock, sessions):
     clock.set(*OPEN["gb"])
-    first = twilio.call(NUMBER["gb"], CALLER["gb"], [Press("2"), Press("6")])
+    first = twilio.call(NUMBER["gb"], CALLER["gb"], [Silence(), Press("2"), Press("6")])
     clock.set("2026-11-25T09:00", "Europe/London")
-    second = twilio.call(NUMBER["gb"], CALLER["gb"], [Press("2"), Press("6")])
+    second = twilio.call(NUMBER["gb"], CALLER["gb"], [Silence(), Press("2"), Press("6")])
     a, b = call_row(sessions, first.sid), call_row(sessions, second.sid)
     assert a.ticket.id == b.ticket.id and "ticket_joined" in kinds(b)
     clock.set("2026-11-27T09:00", "Europe/London")
-    third = twilio.call(NUMBER["gb"], CALLER["gb"], [Press("2"), Press("6")])
+    third = twilio.call(NUMBER["gb"], CALLER["gb"], [Silence(), Press("2"), Press("6")])
     assert call_row(sessions, third.sid).ticket.id != a.ticket.id
 
 
 def test_hang_up_mid_menu_ends_the_call_record_where_the_caller_left(twilio, clock, sessions):
     clock.set(*OPEN["us"])
-    call = twilio.call(NUMBER["us"], CALLER["us"], [Press("1"), Press("1"), HangUp()])
+    call = twilio.call(NUMBER["us"], CALLER["us"], [Silence(), Press("1"), Press("1"), HangUp()])
     row = call_row(sessions, call.sid)
     end = [e for e in row.events if e.kind == "end"][-1]
     assert {k: end.detail[k] for k in ("status", "step", "waiting")} == \
@@ -155,7 +159,7 @@ def test_hang_up_mid_menu_ends_the_call_record_where_the_caller_left(twilio, clo
 
 def test_no_input_twice_then_the_caller_is_handed_to_an_agent(twilio, clock, sessions):
     clock.set(*OPEN["kr"])
-    call = twilio.call(NUMBER["kr"], CALLER["kr"], [Silence(), Silence(), Silence()])
+    call = twilio.call(NUMBER["kr"], CALLER["kr"], [Silence(), Silence(), Silence(), Silence()])
     row = call_row(sessions, call.sid)
     assert kinds(row).count("no_input") == 3 and "gave_up" in kinds(row)
     assert row.ticket.status == "awaiting_agent"
@@ -165,7 +169,7 @@ def test_no_input_twice_then_the_caller_is_handed_to_an_agent(twilio, clock, ses
 
 def test_consents_table_keeps_the_prompt_version_heard(twilio, clock, sessions):
     clock.set(*OPEN["us"])
-    twilio.call(NUMBER["us"], CALLER["us"], [Press("2"), Press("1"), HangUp()])
+    twilio.call(NUMBER["us"], CALLER["us"], [Silence(), Press("2"), Press("1"), HangUp()])
     with sessions() as db:
         consent = db.scalars(select(Consent)).one()
     assert consent.language == "es" and consent.outcome == "given" and consent.prompt_keys == "consent_request"

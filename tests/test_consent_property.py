@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings, strategies as st
 
 from ivr import engine
-from ivr.actions import ConsentRecorded, Gather, StartRecording
-from ivr.state import CallStarted, Digits, NoInput, Speech
+from ivr.actions import ConsentRecorded, Gather, StartRecording, Transfer
+from ivr.state import CallStarted, Digits, NoInput, Speech, TransferEnded
 from tests.flowkit import shipped
 
 FLOWS = shipped()
@@ -15,7 +15,17 @@ events = st.one_of(
     st.sampled_from("0123456789*#").map(Digits),
     st.just(NoInput()),
     st.sampled_from(["yes", "no", "sure", "hello", "si", "同意", "不", "예", "아니요", "I don't know"]).map(Speech),
+    st.sampled_from(["accepted", "no-answer", "busy", "not-accepted", "none-left"]),  # how a transfer attempt ends
 )
+
+
+def fit(event, flow, state):
+    """The walk's next event as the call can take it: a transfer waits only for its result."""
+    transferring = flow.steps[state.step].kind == "transfer"
+    if transferring:
+        outcome = event if isinstance(event, str) else "no-answer"
+        return TransferEnded(int(state.vars["transfer_attempt"]), outcome)
+    return None if isinstance(event, str) else event
 moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)).map(
     lambda d: d.replace(tzinfo=timezone.utc))
 
@@ -30,12 +40,15 @@ def test_random_walks_never_record_before_consent(region, walk, now):
         if event is not None:
             if outcome.state.ended:
                 break
+            event = fit(event, flow, outcome.state)
+            if event is None:
+                continue
             outcome = engine.step(flow, outcome.state, event, now + timedelta(seconds=30))
         for action in outcome.actions:
             if isinstance(action, ConsentRecorded) and action.outcome in ("given", "notice"):
                 consented = True
             if isinstance(action, StartRecording) and flow.consent == "all-party":
                 assert consented, f"{region}: recording started before consent on path {outcome.state.path}"
-        assert outcome.state.ended or any(isinstance(a, Gather) for a in outcome.actions)
+        assert outcome.state.ended or any(isinstance(a, (Gather, Transfer)) for a in outcome.actions)
     if flow.consent == "all-party" and outcome.state.consent == "declined":
         assert not outcome.state.recording

@@ -28,8 +28,12 @@ def start(flow, now=WEEKDAY_NOON_LA, ticket="4821037"):
 
 
 def run(flow, inputs, now=WEEKDAY_NOON_LA):
-    """Start a call and feed it events; returns every outcome."""
+    """Start a call, let the greeting pass (it listens for the urgent key), feed it events; returns
+    every outcome."""
     outcomes = [start(flow, now)]
+    if outcomes[0].state.step == "greeting" and outcomes[0].state.waiting:
+        passed = engine.step(flow, outcomes[0].state, NoInput(), now)
+        outcomes[0] = engine.Outcome(outcomes[0].actions + passed.actions, passed.state)
     for event in inputs:
         outcomes.append(engine.step(flow, outcomes[-1].state, event, now))
     return outcomes
@@ -51,10 +55,14 @@ def of(outcome, kind):
 
 # -- the shipped US flow, a caller's main paths ---------------------------------------------------
 
-def test_call_opens_with_welcome_and_language_menu_in_each_language(flows):
+def test_call_opens_with_welcome_and_the_urgent_key_then_the_language_menu_in_each_language(flows):
     first = start(flows.flows["us"])
-    gather = of(first, Gather)[0]
-    assert first.state.step == "choose_language" and first.state.waiting
+    greeting = of(first, Gather)[0]
+    assert first.state.step == "greeting" and greeting.timeout == 1
+    assert "Welcome to United States" in greeting.prompts[0].text and "press 9 now" in greeting.prompts[1].text
+    menu = engine.step(flows.flows["us"], first.state, NoInput(), WEEKDAY_NOON_LA)
+    gather = of(menu, Gather)[0]
+    assert menu.state.step == "choose_language" and menu.state.waiting
     assert [p.language for p in gather.prompts] == ["en-US", "es-US"]
     assert "press 1" in gather.prompts[0].text and "oprima 2" in gather.prompts[1].text.lower()
     assert "Welcome to United States customer support." in spoken(first)
@@ -122,10 +130,11 @@ def test_open_hours_read_the_ticket_digit_by_digit_then_the_issue_menu(flows):
 
 
 def test_out_of_hours_says_closed_and_points_elsewhere_then_hangs_up(flows):
-    *_, after = run(flows.flows["us"], [Digits("1"), Digits("2")], now=NIGHT_LA)
-    texts = " ".join(spoken(after))
+    *_, closed, after = run(flows.flows["us"], [Digits("1"), Digits("2"), NoInput()], now=NIGHT_LA)
+    texts = " ".join(spoken(closed))
     assert "closed right now" in texts and "help centre" in texts and "online chat" in texts
     assert "ticket" in texts and "email" in texts
+    assert "press 9 now" in texts  # the security line stays open while the rest is closed
     assert of(after, Hangup) and after.state.ended
     assert UpdateTicket({"status": "out_of_hours"}) in after.actions
 
@@ -159,7 +168,7 @@ def test_agent_request_updates_the_ticket_and_ends_cleanly(flows):
 
 
 def test_wrong_key_is_explained_and_the_menu_repeats(flows):
-    *_, after = run(flows.flows["us"], [Digits("1"), Digits("1"), Digits("9")])
+    *_, after = run(flows.flows["us"], [Digits("1"), Digits("1"), Digits("*")])
     assert after.state.step == "issue_menu" and after.state.attempts == 1
     assert spoken(after)[0] == "Sorry, that is not one of the choices."
     assert any(isinstance(a, Note) and a.kind == "invalid_choice" for a in after.actions)
@@ -173,7 +182,7 @@ def test_menu_gives_up_after_its_retries_and_routes_to_an_agent(flows):
 
 
 def test_one_party_region_gives_notice_and_records_without_asking(flows):
-    first = start(flows.flows["kr"], at("2026-11-24T10:00", "Asia/Seoul"))
+    first = run(flows.flows["kr"], [], at("2026-11-24T10:00", "Asia/Seoul"))[0]
     consent = of(first, ConsentRecorded)[0]
     assert (consent.outcome, consent.method, consent.policy) == ("notice", "notice", "one-party")
     assert of(first, StartRecording) and first.state.language == "ko"

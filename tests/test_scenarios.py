@@ -41,7 +41,7 @@ def test_a_scenario_that_does_not_hold_fails_and_says_why(dialer, tmp_path):
     path.write_text("""
 name: expects the wrong category
 call: {to: "+442079460100", from: "+447700900123", at: "2026-11-24T10:00"}
-caller: [{press: "2"}, {press: "6"}]
+caller: [silence, {press: "2"}, {press: "6"}]
 expect:
   heard: ["Goodbye", "Your ticket number is"]
   ticket: {category: kyc}
@@ -77,8 +77,8 @@ def service_env(monkeypatch, redis_url, database_url, sessions):
 
 
 def test_ivr_call_prints_the_conversation_path_and_ticket(service_env):
-    result = CliRunner().invoke(main, ["call", "--to", "+14155550100", "--at", "2026-11-24T10:00", "--press", "2",
-                                       "--press", "2", "--press", "6"])
+    result = CliRunner().invoke(main, ["call", "--to", "+14155550100", "--at", "2026-11-24T10:00", "--silence",
+                                       "--press", "2", "--press", "2", "--press", "6"])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "IVR [es-US]   Su número de ticket es" in out and "caller        presses 6" in out

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ivr.emulator import NumberConfig, Press, Twilio
+from ivr.emulator import NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import HttpTransport
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, FLOWS_DIR
 
@@ -55,7 +55,7 @@ def test_served_app_takes_a_whole_call_behind_a_tls_proxy(service):
     number = NumberConfig("+442079460100", f"{PUBLIC}/voice/incoming", f"{PUBLIC}/voice/fallback",
                           f"{PUBLIC}/voice/status")
     twilio = Twilio(HttpTransport(connect_to=service), ACCOUNT_SID, AUTH_TOKEN, [number])
-    call = twilio.call("+442079460100", "+447700900123", [Press("1"), Press("5")])
+    call = twilio.call("+442079460100", "+447700900123", [Silence(), Press("1"), Press("5")])
     assert all(status in (200, 204) for _, _, status in call.requests), call.requests
     assert not call.heard_stock_error and call.recording_sid
     assert requests.get(service + "/readyz", timeout=5).json()["ready"]
@@ -68,7 +68,7 @@ def test_ivr_call_drives_the_running_service_over_http(service, redis_url, datab
                             text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed, 0 failed" in result.stdout
-    spoken = subprocess.run([str(IVR), "call", "--url", service, "--to", "+442079460100", "--press", "1",
+    spoken = subprocess.run([str(IVR), "call", "--url", service, "--to", "+442079460100", "--silence", "--press", "1",
                              "--hangup"], env=env, capture_output=True, text=True, timeout=60)
     assert spoken.returncode == 0 and "IVR [en-GB]   Welcome to United Kingdom customer support." in spoken.stdout
     assert "Ended:    the caller hung up" in spoken.stdout

@@ -47,6 +47,7 @@ class Ledger:
         self.account_sid = account_sid
         self.calls: dict[str, CallEntry] = {}
         self.recordings: dict[str, RecordingEntry] = {}
+        self.messages: list[dict] = []  # SMS sent through the REST API, oldest first
         self.lock = threading.RLock()
 
     def add_call(self, entry: CallEntry) -> CallEntry:

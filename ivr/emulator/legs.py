@@ -56,6 +56,7 @@ def dial(session: Session, verb, url: str) -> Jump | None:
             outcomes.append(session.options.whisper_hangup_status)
             continue
         session.hear("dial", f"{target}: connected")
+        call.bridged_to.append(target)
         session.advance(behaviour.talk_seconds)
         leg.seconds = behaviour.talk_seconds
         leg_session.end()

@@ -135,6 +135,27 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
             place_call(call, form_options(form))
         return _created(body)
 
+    @app.post(f"{BASE}/Messages.json")
+    def create_message(account):
+        form = request.form
+        if not form.get("To"):
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if not (form.get("From") or form.get("MessagingServiceSid")):
+            return _error(400, 21603, "A 'From' phone number is required.")
+        if not form.get("Body") and not form.get("MediaUrl"):
+            return _error(400, 21602, "Message body is required.")
+        message = {"sid": new_sid("SM"), "account_sid": ledger.account_sid, "to": form["To"],
+                   "from": form.get("From"), "body": form.get("Body", ""), "status": "queued", "direction": "outbound-api",
+                   "api_version": API_VERSION, "date_created": formatdate(usegmt=True), "num_segments": "1",
+                   "price": None, "price_unit": "USD", "error_code": None, "error_message": None,
+                   "uri": f"/{API_VERSION}/Accounts/{ledger.account_sid}/Messages/MM.json"}
+        message["uri"] = message["uri"].replace("MM", message["sid"])
+        with ledger.lock:
+            ledger.messages.append(message)
+        response = jsonify(message)
+        response.status_code = 201
+        return response
+
     @app.get(f"{BASE}/Calls/<sid>.json")
     def fetch_call(account, sid):
         call = ledger.calls.get(sid)

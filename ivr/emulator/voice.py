@@ -78,6 +78,7 @@ class EmulatedCall:
     recording_started_at: float | None = None
     recordings: list[str] = field(default_factory=list)  # every recording SID made on the call
     legs: list["EmulatedCall"] = field(default_factory=list)  # <Dial> legs
+    bridged_to: list[str] = field(default_factory=list)  # numbers the caller was connected to, in order
     seconds: float = 0.0
 
     @property
@@ -118,6 +119,9 @@ class Twilio:
         """Who answers `number` when it is dialed or called: one behaviour per call, in order;
         the last one repeats. A number nobody set up does not answer."""
         self._people[number] = list(behaviours)
+
+    def forget_people(self) -> None:
+        self._people.clear()
 
     def next_behaviour(self, number: str) -> Agent:
         with self._lock:

@@ -36,3 +36,24 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     return runtime().metrics.exposition(), 200, {"Content-Type": "text/plain; version=0.0.4"}
+
+
+@bp.post("/ops/pages/<int:page_id>/ack")
+def acknowledge_page(page_id: int):
+    """The pager (or a person) acknowledges a page: `Authorization: Bearer <IVR_PAGER_SECRET>`."""
+    import hmac
+
+    from flask import request
+
+    from ivr.paging import acknowledge
+
+    rt = runtime()
+    secret = rt.settings.pager_secret
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        return jsonify(error="forbidden"), 403
+    with rt.sessions.begin() as db:
+        page = acknowledge(db, page_id, rt.clock())
+        if page is None:
+            return jsonify(error=f"no page {page_id}"), 404
+        return jsonify(page=page.id, status=page.status)

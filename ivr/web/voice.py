@@ -6,7 +6,8 @@ import logging
 
 from flask import Blueprint, request
 
-from ivr import calls
+from ivr import calls, twiml, urgent
+from ivr.actions import Say
 from ivr.callers import caller_from
 from ivr.records import FINAL_STATUSES, Arrival
 from ivr.state import Digits, NoInput, Speech
@@ -111,3 +112,50 @@ def recording():
                            recording_sid=form.get("RecordingSid"), url=form.get("RecordingUrl"),
                            duration=form.get("RecordingDuration"), source=form.get("RecordingSource"))
     return "", 204
+
+
+# -- the security fast path's transfer: the caller's <Dial> and the agent's whisper -----------------
+
+@bp.post("/transfer")
+@twilio_signed
+@answers_twiml
+def transfer():
+    """The caller's <Dial> to one on-call agent ended: bridged and over, or not answered/accepted."""
+    form = request.form
+    attempt = request.args.get("attempt", type=int, default=0)
+    body = urgent.transfer_result(runtime(), form["CallSid"], attempt, form.get("DialCallStatus", "failed"))
+    return body if body is not None else str(twiml.speak([]))
+
+
+def agent_safe(view):
+    """The agent's leg: on any failure, tell them the call could not be connected and hang up, so
+    the caller's <Dial> ends and the next agent is rung."""
+    @functools.wraps(view)
+    def safe(*args, **kwargs):
+        try:
+            return view(*args, **kwargs), 200, TWIML
+        except Exception:
+            log.exception("agent webhook %s failed for CallSid %s (parent %s)", request.path,
+                          request.form.get("CallSid"), request.form.get("ParentCallSid"))
+            runtime().metrics.webhook_errors.labels(request.endpoint or "?").inc()
+            return twiml.speak([Say("Sorry, this call could not be connected. Goodbye.", "en-US")], hang_up=True), \
+                200, TWIML
+    return safe
+
+
+@bp.post("/whisper")
+@twilio_signed
+@agent_safe
+def whisper():
+    form = request.form
+    return urgent.whisper(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
+                          request.args.get("accept", type=int, default=10))
+
+
+@bp.post("/whisper/answer")
+@twilio_signed
+@agent_safe
+def whisper_answer():
+    form = request.form
+    return urgent.whisper_answer(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
+                                 form.get("Digits", ""), form.get("CallSid", ""))

@@ -1,0 +1,330 @@
+"""Phrasebooks: per language, the phrases that name each intent and the words that negate them.
+
+flows/intents/<lang>.yaml is the support team's to tune; load_phrasebooks() reads and checks every
+file, reporting problems as "<file>: intent '<name>': <problem>" like the flow checker does.
+A Phrasebook also knows how to read text in its language (Phrasebook.read): phrases, negation words
+and transcripts all go through the same reading, so the matcher compares like with like.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+from pypinyin import lazy_pinyin
+
+INTENTS_DIR = "intents"
+INTENT_NAMES = ("account_takeover", "cannot_login", "two_factor", "kyc", "deposit", "withdrawal",
+                "trading", "api_keys", "agent", "other")
+REQUIRED_INTENTS = ("account_takeover",)
+# words: spaces separate words (en, es). characters: every character is compared and spaces are
+# ignored (zh, yue; vosk prints Mandarin word by word). syllables: like characters, but a negation
+# word only counts where a word starts (ko, whose vosk model splits particles off: "계정 이").
+UNITS = ("words", "characters", "syllables")
+NEGATION_KEYS = ("before", "after", "skip", "except")
+BREAK = "|"  # a clause break (punctuation): no phrase spans it and no negation reaches over it
+GAP = "..."  # in a phrase: a few words may stand here ("someone ... logged in")
+
+# Mandarin recognisers mostly err by homophone (被盗 -> 被到, 提币 -> 提笔), so Mandarin is also
+# compared by toneless pinyin.
+_PINYIN_LANGUAGES = frozenset({"zh"})
+_TOP_KEYS = ("units", "fillers", "negation", "hints", "intents")
+_INTENT_KEYS = ("phrases", "weight", "negatable")
+_CLAUSE_END = re.compile(r"[,;:!?，。！？；：、…]|\.(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Text as the matcher sees it: units, where words start, how each unit compares, negation marks."""
+
+    units: tuple[str, ...]
+    # Per comparison form, per unit: how the unit compares. Form 0 is the spelling (Korean by jamo),
+    # compared letter by letter; form 1, Mandarin only, is the pinyin, compared syllable by syllable.
+    keys: tuple[tuple[str, ...], ...]
+    before_cue_ends: frozenset[int] = frozenset()  # a negation word that works forwards ends here
+    after_cue_starts: frozenset[int] = frozenset()  # a negation word that works backwards starts here
+    cue_spans: tuple[tuple[int, int], ...] = ()  # every negation word, (start, end)
+    skip_ends: Mapping[int, int] = field(default_factory=dict)  # end -> length of the longest skip word
+    skip_starts: Mapping[int, int] = field(default_factory=dict)  # start -> length of the longest
+
+    def key(self, form: int, start: int, end: int) -> str | tuple[str, ...]:
+        """The units start..end as compared: spelling joined without spaces; pinyin as syllables."""
+        return "".join(self.keys[0][start:end]) if form == 0 else self.keys[form][start:end]
+
+    def cues_within(self, start: int, end: int) -> int:
+        return sum(1 for s, e in self.cue_spans if start <= s and e <= end)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One phrase of a phrasebook: the words as written (what vosk listens for) and how its parts read.
+
+    "someone ... logged in" has two parts; a few words may stand between them.
+    """
+
+    intent: str
+    text: str
+    weight: float
+    parts: tuple[Reading, ...]
+
+    @property
+    def own_cues(self) -> int:
+        """Negation words the phrase itself holds ("can't log in"); they do not negate it."""
+        return sum(part.cues_within(0, len(part.units)) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class Phrasebook:
+    """One language's phrases per intent and its negation words, from flows/intents/<lang>.yaml."""
+
+    language: str
+    units: str
+    phrases: tuple[Phrase, ...] = ()
+    weights: Mapping[str, float] = field(default_factory=dict)  # per intent
+    negatable: frozenset[str] = frozenset(INTENT_NAMES)
+    fillers: tuple[str, ...] = ()
+    negation: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # before/after/skip/except
+    hints: tuple[str, ...] = ()
+
+    def read(self, text: str) -> Reading:
+        """Normalise text (case, punctuation, fillers) and cut it into comparable units."""
+        units, word_starts = self._units(text, drop_fillers=True)
+        return self._marked(units, word_starts)
+
+    def _marked(self, units: tuple[str, ...], word_starts: frozenset[int]) -> Reading:
+        seqs = self._negation_units
+        excepted = _covered(units, seqs["except"])
+        before, after = ([(s, e) for s, e in _occurrences(units, seqs[key])
+                          if s in word_starts and s not in excepted] for key in ("before", "after"))
+        skips = _occurrences(units, seqs["skip"])
+        return Reading(
+            units=units,
+            keys=self._keys(units),
+            before_cue_ends=frozenset(e for _, e in before),
+            after_cue_starts=frozenset(s for s, _ in after),
+            cue_spans=tuple(sorted(set(before + after))),
+            skip_ends=_longest((e, e - s) for s, e in skips),
+            skip_starts=_longest((s, e - s) for s, e in skips),
+        )
+
+    def _units(self, text: str, drop_fillers: bool) -> tuple[tuple[str, ...], frozenset[int]]:
+        tokens = _normalise(text).split()
+        if drop_fillers:
+            tokens = _without(tokens, [tuple(_normalise(f).split()) for f in self.fillers])
+        units: list[str] = []
+        starts: set[int] = set()
+        for token in tokens:
+            if units[-1:] == [BREAK] and token == BREAK:
+                continue
+            starts.add(len(units))
+            units.extend([token] if self.units == "words" or token == BREAK else token)
+        if self.units != "syllables":
+            starts = set(range(len(units)))
+        return tuple(units), frozenset(starts)
+
+    @cached_property
+    def _negation_units(self) -> dict[str, list[tuple[str, ...]]]:
+        """The negation words as unit sequences, read once per phrasebook."""
+        return {key: [seq for seq in (self._units(words, drop_fillers=False)[0]
+                                      for words in self.negation.get(key, ())) if seq]
+                for key in NEGATION_KEYS}
+
+    def _keys(self, units: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        if self.units == "syllables":  # Hangul syllables compared by their letters (jamo): 입금 ~ 임금
+            return (tuple(unicodedata.normalize("NFD", u) for u in units),)
+        if self.language in _PINYIN_LANGUAGES:
+            return (units, _pinyin(units))
+        return (units,)
+
+
+def load_phrasebooks(flows_dir: Path) -> tuple[dict[str, Phrasebook], list[str]]:
+    """Read flows/intents/<lang>.yaml: phrasebooks by language (only those without problems), problems."""
+    flows_dir = Path(flows_dir)
+    books: dict[str, Phrasebook] = {}
+    problems: list[str] = []
+    for path in sorted((flows_dir / INTENTS_DIR).glob("*.yaml")):
+        rel = _rel(path, flows_dir)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            problems.append(f"{rel}: not valid YAML: {_yaml_where(exc)}")
+            continue
+        book, found = parse_phrasebook(path.stem, loaded, rel)
+        problems.extend(found)
+        if book is not None and not found:
+            books[path.stem] = book
+    return books, problems
+
+
+def parse_phrasebook(language: str, data: object, rel: str) -> tuple[Phrasebook | None, list[str]]:
+    """Check one phrasebook's content and build it; problems name the file (rel) and the intent."""
+    if not isinstance(data, dict):
+        return None, [f"{rel}: must be a mapping with units, negation and intents"]
+    problems = [f"{rel}: unknown key '{key}'; expected one of {', '.join(_TOP_KEYS)}"
+                for key in data if key not in _TOP_KEYS]
+    units = data.get("units", "words")
+    if units not in UNITS:
+        problems.append(f"{rel}: units: must be one of {', '.join(UNITS)}")
+        units = "words"
+    fillers = _word_list(data.get("fillers", []), f"{rel}: fillers", problems)
+    hints = _word_list(data.get("hints", []), f"{rel}: hints", problems)
+    negation = _negation(data.get("negation", {}), rel, problems)
+    book = Phrasebook(language=language, units=units, fillers=fillers, negation=negation, hints=hints)
+    intents = data.get("intents")
+    if not isinstance(intents, dict):
+        return None, problems + [f"{rel}: intents: must map intent names to their phrases"]
+    phrases, weights, negatable = [], {}, set(INTENT_NAMES)
+    for name, spec in intents.items():
+        where = f"{rel}: intent '{name}'"
+        if name not in INTENT_NAMES:
+            problems.append(f"{where}: not an intent; use one of {', '.join(INTENT_NAMES)}")
+            continue
+        if not isinstance(spec, dict):
+            problems.append(f"{where}: must be a mapping with phrases (and optionally weight, negatable)")
+            continue
+        problems.extend(f"{where}: unknown key '{key}'; expected one of {', '.join(_INTENT_KEYS)}"
+                        for key in spec if key not in _INTENT_KEYS)
+        weights[name] = _weight(spec.get("weight", 1.0), where, problems)
+        if not isinstance(spec.get("negatable", True), bool):
+            problems.append(f"{where}: negatable must be true or false")
+        elif not spec.get("negatable", True):
+            negatable.discard(name)
+        phrases.extend(_phrases(book, name, spec.get("phrases"), where, problems))
+    problems.extend(f"{rel}: intent '{name}': missing; every phrasebook needs it, or callers in danger "
+                    f"are not recognised" for name in REQUIRED_INTENTS if name not in intents)
+    problems.extend(_duplicates(phrases, rel))
+    return replace(book, phrases=tuple(phrases), weights=MappingProxyType(weights),
+                   negatable=frozenset(negatable)), problems
+
+
+def _phrases(book: Phrasebook, intent: str, items: object, where: str, problems: list[str]) -> list[Phrase]:
+    if not isinstance(items, list) or not items:
+        problems.append(f"{where}: phrases: must be a list of phrases")
+        return []
+    phrases = []
+    for number, item in enumerate(items, start=1):
+        text, weight = (item.get("phrase"), item.get("weight", 1.0)) if isinstance(item, dict) else (item, 1.0)
+        if not isinstance(text, (str, int)) or not str(text).strip():
+            problems.append(f"{where}: phrase {number} is empty (write it as text, or {{phrase: ..., weight: ...}})")
+            continue
+        text = " ".join(str(text).split())
+        parts = tuple(book.read(part) for part in text.split(GAP))
+        if not all(part.units and BREAK not in part.units for part in parts):
+            problems.append(f"{where}: phrase '{text}' has an empty part once fillers and punctuation are "
+                            f"removed, or a clause break (, . ?); a gap ({GAP}) must stand between words")
+            continue
+        phrases.append(Phrase(intent, text, _weight(weight, f"{where}: phrase '{text}'", problems), parts))
+    return phrases
+
+
+def _duplicates(phrases: list[Phrase], rel: str) -> list[str]:
+    first: dict[tuple[str, ...], Phrase] = {}
+    problems = []
+    for phrase in phrases:
+        seen = first.setdefault(tuple(part.keys[0] for part in phrase.parts), phrase)
+        if seen is phrase:
+            continue
+        elsewhere = "twice" if seen.intent == phrase.intent else f"also under intent '{seen.intent}'"
+        problems.append(f"{rel}: intent '{phrase.intent}': phrase '{phrase.text}' is listed {elsewhere}"
+                        + ("" if seen.text == phrase.text else f" (as '{seen.text}')"))
+    return problems
+
+
+def _negation(spec: object, rel: str, problems: list[str]) -> Mapping[str, tuple[str, ...]]:
+    if not isinstance(spec, dict):
+        problems.append(f"{rel}: negation: must be a mapping with {', '.join(NEGATION_KEYS)}")
+        return {}
+    problems.extend(f"{rel}: negation: unknown key '{key}'; expected one of {', '.join(NEGATION_KEYS)}"
+                    for key in spec if key not in NEGATION_KEYS)
+    return MappingProxyType({key: _word_list(spec.get(key, []), f"{rel}: negation.{key}", problems)
+                             for key in NEGATION_KEYS})
+
+
+def _word_list(items: object, where: str, problems: list[str]) -> tuple[str, ...]:
+    if not isinstance(items, list) or not all(isinstance(i, (str, int)) and str(i).strip() for i in items):
+        problems.append(f"{where}: must be a list of words or phrases")
+        return ()
+    return tuple(" ".join(str(i).split()) for i in items)
+
+
+def _weight(value: object, where: str, problems: list[str]) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 2:
+        problems.append(f"{where}: weight must be a number above 0 and at most 2")
+        return 1.0
+    return float(value)
+
+
+def _normalise(text: str) -> str:
+    """Lowercase, accents and apostrophes dropped (can't -> cant), clause punctuation kept as BREAK."""
+    text = unicodedata.normalize("NFKC", str(text)).casefold().replace(BREAK, " ")
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFC", text).replace("'", "").replace("\u2019", "")
+    text = _CLAUSE_END.sub(f" {BREAK} ", text)
+    return "".join(c if c.isalnum() or c == BREAK else " " for c in text)
+
+
+def _without(tokens: list[str], fillers: list[tuple[str, ...]]) -> list[str]:
+    fillers = sorted((f for f in fillers if f), key=len, reverse=True)
+    kept, i = [], 0
+    while i < len(tokens):
+        hit = next((f for f in fillers if tuple(tokens[i:i + len(f)]) == f), None)
+        if hit:
+            i += len(hit)
+        else:
+            kept.append(tokens[i])
+            i += 1
+    return kept
+
+
+def _occurrences(units: tuple[str, ...], seqs: list[tuple[str, ...]]) -> list[tuple[int, int]]:
+    return [(s, s + len(seq)) for seq in seqs for s in range(len(units) - len(seq) + 1)
+            if units[s:s + len(seq)] == seq]
+
+
+def _covered(units: tuple[str, ...], seqs: list[tuple[str, ...]]) -> frozenset[int]:
+    return frozenset(i for s, e in _occurrences(units, seqs) for i in range(s, e))
+
+
+def _longest(pairs) -> Mapping[int, int]:
+    out: dict[int, int] = {}
+    for position, length in pairs:
+        out[position] = max(length, out.get(position, 0))
+    return out
+
+
+def _is_han(unit: str) -> bool:
+    return len(unit) == 1 and "CJK UNIFIED" in unicodedata.name(unit, "")
+
+
+def _pinyin(units: tuple[str, ...]) -> tuple[str, ...]:
+    """Toneless pinyin per character; runs of Han characters are read together so polyphones read right."""
+    out = list(units)
+    i = 0
+    while i < len(units):
+        j = i
+        while j < len(units) and _is_han(units[j]):
+            j += 1
+        if j > i:
+            sounds = lazy_pinyin("".join(units[i:j]))
+            if len(sounds) == j - i:
+                out[i:j] = sounds
+        i = max(j, i + 1)
+    return tuple(out)
+
+
+def _yaml_where(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"line {mark.line + 1}: {problem}" if mark else problem
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return str(Path(base.name) / path.relative_to(base))
+    except ValueError:
+        return str(path)
