@@ -90,6 +90,11 @@ def format_report(report: CallReport, title: str | None = None) -> str:
         lines.append(f"  {h.at:6.1f}s  {who:<13} {h.text}")
     if report.path:
         lines.append(f"Path:     {' > '.join(report.path)}")
+    for leg in call.legs:
+        for h in leg.transcript:
+            if h.kind in ("say", "caller"):
+                who = "to agent" if h.kind == "say" else "agent"
+                lines.append(f"          {leg.to} {who}: {h.text}")
     if call.legs:
         lines.append(f"Agents:   rang {', '.join(leg.to for leg in call.legs)}; connected to "
                      f"{', '.join(call.bridged_to) or 'nobody'}")

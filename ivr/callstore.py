@@ -34,17 +34,14 @@ class CallStore:
         self.redis.set(REPLY_KEY.format(token=token), twiml, ex=REPLY_TTL)
 
 
-ACCEPTED_KEY = "ivr:accepted:{sid}:{attempt}"
+AGENT_KEY = "ivr:agent:{sid}:{attempt}"
 
 
-def _accepted_key(call_sid: str, attempt: int) -> str:
-    return ACCEPTED_KEY.format(sid=call_sid, attempt=attempt)
+def mark_agent(store: CallStore, call_sid: str, attempt: int, how: str) -> None:
+    """What the agent of transfer `attempt` did: "answered" (the whisper was fetched) or "accepted"
+    (they pressed 1). Twilio's DialCallStatus alone cannot tell a refusal from no answer."""
+    store.redis.set(AGENT_KEY.format(sid=call_sid, attempt=attempt), how, ex=store.ttl)
 
 
-def mark_accepted(store: CallStore, call_sid: str, attempt: int) -> None:
-    """The agent of transfer `attempt` pressed 1 in the whisper: the bridge that follows is a real one."""
-    store.redis.set(_accepted_key(call_sid, attempt), "1", ex=store.ttl)
-
-
-def was_accepted(store: CallStore, call_sid: str, attempt: int) -> bool:
-    return store.redis.get(_accepted_key(call_sid, attempt)) is not None
+def agent_did(store: CallStore, call_sid: str, attempt: int) -> str | None:
+    return store.redis.get(AGENT_KEY.format(sid=call_sid, attempt=attempt))

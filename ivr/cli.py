@@ -76,8 +76,13 @@ def db_upgrade() -> None:
 
 
 @main.command()
-def serve() -> None:
-    """Check flows, migrate the database, and serve the webhooks with gunicorn."""
+@click.option("--job-workers", default=1, show_default=True, type=click.IntRange(0, 16),
+              help="RQ workers to run beside the web server (pages, freeze requests, callbacks).")
+def serve(job_workers: int) -> None:
+    """Check flows, migrate the database, and serve the webhooks with gunicorn, with RQ workers."""
+    import signal
+    import subprocess
+
     from ivr.db import upgrade
     from ivr.flows import load_flows
 
@@ -89,11 +94,34 @@ def serve() -> None:
             click.echo(problem, err=True)
         raise click.ClickException("refusing to start: fix the flow problems above (see `ivr flows check`)")
     upgrade(settings.database_url)
+    if loaded.rota is not None:
+        from ivr.db import make_engine, make_sessions
+        from ivr.oncall_store import sync_rota
+
+        sync_rota(make_sessions(make_engine(settings.database_url)), loaded.rota)  # once, before the workers fork
     click.echo(f"flows ok: {', '.join(f.region for f in loaded)}; database ready; serving on {settings.bind}")
     click.echo(f"Voice URL for every number: POST {settings.url_for('/voice/incoming')}")
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", settings.bind,
-                               "--workers", str(settings.web_workers), "--worker-class", "gthread",
-                               "--threads", "8", "--access-logfile", "-", "ivr:create_app()"])
+    web = [sys.executable, "-m", "gunicorn", "--bind", settings.bind, "--workers", str(settings.web_workers),
+           "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-", "ivr:create_app()"]
+    children = [subprocess.Popen(web)]
+    children += [subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"]) for _ in range(job_workers)]
+
+    def stop(signum, _frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while all(child.poll() is None for child in children):
+        try:
+            children[0].wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            continue
+    stop(signal.SIGTERM, None)  # one stopped: stop the rest, so a supervisor sees the service down
+    for child in children:
+        child.wait(30)
+    sys.exit(children[0].returncode or 0)
 
 
 @main.command()

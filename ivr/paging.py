@@ -53,9 +53,13 @@ def deliver(page_id: int, level: int) -> str:
         page.attempts += 1
         payload = {**page.payload, "page_id": page.id, "level": level, "attempt": page.attempts,
                    "escalated": level > 0}
+        payload.pop("texted", None)
+        text_now = level not in page.payload.get("texted", [])  # texts go once per level, not per retry
+        if text_now:
+            page.payload = {**page.payload, "texted": [*page.payload.get("texted", []), level]}
         team = rt.flows.rota.teams.get(page.team) if rt.flows.rota else None
     people = _people(team, level, rt.clock())
-    if rt.settings.pager_sms_from and people:
+    if rt.settings.pager_sms_from and people and text_now:
         _text(rt, people, payload)
     if rt.settings.pager_url:
         body, headers = jobs.signed_body(payload, rt.settings.pager_secret)

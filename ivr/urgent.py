@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ivr import callbacks, engine, freeze, paging, twiml
 from ivr.actions import DialAgent, FreezeRequest, RequestCallback, Say, Transfer
-from ivr.callstore import mark_accepted, was_accepted
+from ivr.callstore import agent_did, mark_agent
 from ivr.flows import Flow
 from ivr.models import Call
 from ivr.oncall import Person, Team
@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "zh": "Mandarin", "yue": "Cantonese", "ko": "Korean"}
 ISSUE_WORDS = {"account_takeover": "Account takeover or stolen funds"}
-DIAL_OUTCOMES = {"completed": "not-accepted", "answered": "not-accepted", "busy": "busy", "no-answer": "no-answer",
-                 "failed": "failed", "canceled": "no-answer"}
+DIAL_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed", "canceled": "no-answer"}
 
 
 @dataclass(frozen=True)
@@ -129,6 +128,7 @@ def whisper(rt, parent_sid: str, attempt: int, accept_seconds: int) -> str:
     state = rt.calls.load(parent_sid)
     if state is None or state.ended:
         return twiml.speak(_agent_words(rt, None, None, ["agent_not_accepted"]), hang_up=True)
+    mark_agent(rt.calls, parent_sid, attempt, "answered")
     flow = rt.flows.flows[state.region]
     team = rt.flows.rota.teams.get(state.vars.get("team", "")) if rt.flows.rota else None
     language = team.language if team else "en"
@@ -150,7 +150,7 @@ def whisper_answer(rt, parent_sid: str, attempt: int, digits: str, agent_sid: st
     language = (rt.flows.rota.teams.get(state.vars.get("team", "")).language
                 if live and rt.flows.rota and state.vars.get("team") in rt.flows.rota.teams else "en")
     if live and digits == "1":
-        mark_accepted(rt.calls, parent_sid, attempt)
+        mark_agent(rt.calls, parent_sid, attempt, "accepted")
         _note_after(rt, parent_sid, "transfer_accepted", attempt=attempt + 1, agent_call=agent_sid)
         return twiml.speak(_agent_words(rt, flow, language, ["agent_connecting"]))
     _note_after(rt, parent_sid, "transfer_declined", attempt=attempt + 1, agent_call=agent_sid, key=digits or None)
@@ -165,8 +165,13 @@ def transfer_result(rt, call_sid: str, attempt: int, dial_status: str) -> str | 
     state = rt.calls.load(call_sid)
     if state is None or state.ended or state.vars.get("transfer_attempt") != str(attempt):
         return None
-    accepted = was_accepted(rt.calls, call_sid, attempt)
-    outcome = "accepted" if accepted else DIAL_OUTCOMES.get(dial_status, "failed")
+    did = agent_did(rt.calls, call_sid, attempt)
+    if did == "accepted":
+        outcome = "accepted"
+    elif did == "answered" or dial_status == "completed":
+        outcome = "not-accepted"
+    else:
+        outcome = DIAL_OUTCOMES.get(dial_status, "failed")
     keys = state.vars.get("chain", "").split(",")
     agent = keys[attempt] if attempt < len(keys) else None
     return advance(rt, call_sid, TransferEnded(attempt, outcome, agent))

@@ -355,3 +355,62 @@ def test_spoken_consent_words_in_every_language(polyglot, key, answer, outcome):
     answered = engine.step(polyglot, asked.state, Speech(answer), NIGHT_LA)
     assert [(c.outcome, c.method) for c in of(answered, ConsentRecorded)] == [(outcome, "speech")]
     assert bool(of(answered, StartRecording)) == (outcome == "given")
+
+
+# -- the urgent path ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("before, question", [
+    (None, "greeting"), ([], "choose_language"), ([Digits("1")], "consent"), ([Digits("1"), Digits("1")], "issue_menu"),
+])
+def test_the_urgent_key_leaves_any_question_for_the_security_path(flows, before, question):
+    flow = flows.flows["us"]
+    waiting = start(flow) if before is None else run(flow, before)[-1]
+    assert waiting.state.step == question
+    after = engine.step(flow, waiting.state, Digits("9"), WEEKDAY_NOON_LA)
+    assert Note("urgent", {"trigger": "keypad", "from_step": question}) in after.actions
+    assert UpdateTicket({"status": "security", "category": "account_takeover", "priority": "P1"}) in after.actions
+    assert after.state.step == "security_connecting" and after.state.vars["urgent"] == "keypad"
+
+
+def test_hours_do_not_apply_to_the_urgent_path(flows):
+    greeting = start(flows.flows["us"], THANKSGIVING_LA)
+    after = engine.step(flows.flows["us"], greeting.state, Digits("9"), THANKSGIVING_LA)
+    connecting = engine.step(flows.flows["us"], after.state, NoInput(), THANKSGIVING_LA)
+    assert [a for a in connecting.actions if type(a).__name__ == "Transfer"]
+    assert not any("public holiday" in t for t in spoken(after) + spoken(connecting))
+
+
+def test_a_caller_on_an_open_security_ticket_starts_on_the_urgent_path(flows):
+    flow = flows.flows["gb"]
+    state = engine.new_call(flow, "CA" + "3" * 32, ticket="1234567", security_ticket="yes")
+    first = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
+    assert first.state.path == ("security", "security_connecting")
+    assert Note("urgent", {"trigger": "repeat_caller", "from_step": None}) in first.actions
+
+
+def test_a_transfer_rings_the_chain_in_turn_and_gives_up_when_none_is_left(flows):
+    from ivr.actions import Transfer
+    from ivr.state import TransferEnded
+
+    flow = flows.flows["gb"]
+    state = engine.new_call(flow, "CA" + "4" * 32, ticket="1234567", security_ticket="yes")
+    at_connect = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
+    ringing = engine.step(flow, at_connect.state, NoInput(), WEEKDAY_NOON_LA)
+    assert of(ringing, Transfer) == [Transfer("security_transfer", 0, 20, 10)]
+    second = engine.step(flow, ringing.state, TransferEnded(0, "no-answer", "emma"), WEEKDAY_NOON_LA)
+    assert of(second, Transfer) == [Transfer("security_transfer", 1, 20, 10)]
+    assert "still connecting you" in spoken(second)[0]
+    assert Note("transfer_attempt", {"attempt": 1, "agent": "emma", "outcome": "no-answer"}) in second.actions
+    done = engine.step(flow, second.state, TransferEnded(1, "none-left"), WEEKDAY_NOON_LA)
+    assert done.state.step == "security_freeze_offer"
+    assert any(type(a).__name__ == "RequestCallback" and a.priority == "urgent" and a.page for a in done.actions)
+    accepted = engine.step(flow, second.state, TransferEnded(1, "accepted", "farid"), WEEKDAY_NOON_LA)
+    assert accepted.state.ended and "Goodbye" in spoken(accepted)[-1]
+
+
+def test_a_transfer_result_cannot_answer_another_question(flows):
+    from ivr.state import TransferEnded
+
+    waiting = run(flows.flows["us"], [Digits("1")])[-1]
+    with pytest.raises(EngineError):
+        engine.step(flows.flows["us"], waiting.state, TransferEnded(0, "accepted"), WEEKDAY_NOON_LA)

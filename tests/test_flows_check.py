@@ -109,3 +109,29 @@ def test_a_region_step_overrides_an_included_one(tmp_path):
     before = flow.version
     (tmp_path / "steps" / "common.yaml").write_text("steps:\n  bye: {kind: hangup, prompts: [goodbye]}\n")
     assert load_flows(tmp_path).flows["zz"].version != before  # included files are part of the version
+
+
+URGENT_REGION = """\
+    greeting: {kind: say, prompts: [welcome], interruptible: true, next: menu}
+    menu:
+      kind: menu
+      prompts: [menu]
+      options: {"9": {next: bye}, "1": {next: hours}}
+      on_fail: bye
+    hours:
+      kind: route
+      branches: [{when: {hours: closed}, next: bye}]
+      default: bye
+    security: {kind: goto, next: hours}
+    bye: {kind: hangup, prompts: [goodbye]}
+    """
+
+
+def test_the_urgent_path_is_checked(tmp_path):
+    region = mini_region(URGENT_REGION, consent="one-party").replace("steps:\n", 'urgent: {key: "9", start: security}\nsteps:\n')
+    write_flows(tmp_path, region)
+    result = check(tmp_path)
+    assert result.exit_code == 1
+    assert "zz.yaml: step 'menu': key 9 is the urgent key; it cannot also be an option" in result.output
+    assert "zz.yaml: step 'hours': the urgent path must not depend on opening hours" in result.output
+    assert "zz.yaml: urgent: the path from 'security' never reaches a transfer step" in result.output

@@ -1,0 +1,64 @@
+"""A throwaway service for benchmarks: a private redis-server and SQLite file in a temp folder,
+the shipped flows, and the emulated Twilio in front of the app (in process)."""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from redis import Redis
+
+from ivr import create_app
+from ivr.callrunner import SettableClock
+from ivr.db import upgrade
+from ivr.emulator import NumberConfig, Twilio
+from ivr.emulator.transport import FlaskTransport
+from ivr.settings import PROJECT_ROOT, Settings
+
+ACCOUNT_SID, AUTH_TOKEN, PUBLIC = "AC" + "0" * 31 + "1", "bench-token", "https://ivr.bench.test"
+
+
+@contextlib.contextmanager
+def service(**overrides):
+    folder = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
+    socket = folder / "redis.sock"
+    redis = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket",
+                              str(socket), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                Redis(unix_socket_path=str(socket)).ping()
+                break
+            except Exception:
+                time.sleep(0.05)
+        settings = Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, public_url=PUBLIC,
+                            redis_url=f"unix://{socket}", database_url=f"sqlite:///{folder / 'ivr.db'}",
+                            flows_dir=PROJECT_ROOT / "flows", recordings_dir=folder / "recordings").with_(**overrides)
+        upgrade(settings.database_url)
+        clock = SettableClock()
+        app = create_app(settings, clock=clock)
+        numbers = [NumberConfig(n, f"{PUBLIC}/voice/incoming", f"{PUBLIC}/voice/fallback", f"{PUBLIC}/voice/status")
+                   for flow in app.extensions["ivr"].flows for n in flow.numbers]
+        yield Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers), clock
+    finally:
+        redis.terminate()
+        redis.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Timed:
+    """Wraps a transport and keeps how long each request to the app took, by path."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.times: list[tuple[str, float]] = []
+
+    def request(self, method, url, params, headers):
+        started = time.perf_counter()
+        try:
+            return self.inner.request(method, url, params, headers)
+        finally:
+            self.times.append((url.split("?")[0].rsplit("/voice", 1)[-1], time.perf_counter() - started))
