@@ -13,11 +13,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """Build the app. Raises SettingsError for a bad setting and FlowError for a flow that fails the check."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every header at INFO
     app = Flask(__name__)
     app.extensions["ivr"] = build_runtime(settings, clock=clock)
 
-    from ivr.web import ops, voice
+    from ivr.web import media, ops, voice
 
     app.register_blueprint(voice.bp)
     app.register_blueprint(ops.bp)
+    media.register(app)
     return app

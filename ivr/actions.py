@@ -85,6 +85,35 @@ class RequestCallback:
 
 
 @dataclass(frozen=True)
+class Listen:
+    """Hear the caller describe their problem while (and after) `prompts` play. How (a media stream
+    to vosk, a recording, Twilio's speech gather, or not at all) is the app's choice; the answer
+    comes back as a Heard event."""
+
+    step: str
+    prompts: tuple[Say, ...]
+    language: str
+    max_seconds: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class HearVia:
+    """A Listen the app has decided how to hear: `mode` is stream, record or cloud."""
+
+    mode: str
+    listen: Listen
+    language_tag: str | None = None  # BCP-47 for Twilio's speech gather (cloud)
+
+
+@dataclass(frozen=True)
+class StopStream:
+    """End the media stream a listen step started."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class DialAgent:
     """A Transfer attempt resolved by the app to one person: ring them, whisper, bridge on accept."""
 
@@ -97,4 +126,4 @@ class DialAgent:
 
 
 Action = (Say | Gather | StartRecording | Hangup | Note | UpdateTicket | ConsentRecorded | Transfer | FreezeRequest
-          | RequestCallback)
+          | RequestCallback | Listen)

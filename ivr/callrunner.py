@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.callreport import CallReport, build_report, check
 from ivr.emulator import NumberConfig, Twilio
-from ivr.emulator.transport import FlaskTransport, HttpTransport
+from ivr.emulator.rest import RestServer
+from ivr.emulator.transport import HttpTransport
 from ivr.flows import FlowSet
 from ivr.scenarios import Scenario
 from ivr.settings import Settings
@@ -47,24 +48,32 @@ class Dialer:
     """Places emulated calls to the service's numbers, as Twilio would, and reports on them."""
 
     def __init__(self, settings: Settings, flows: FlowSet, transport, sessions: sessionmaker[Session] | None,
-                 clock: SettableClock | None = None):
+                 clock: SettableClock | None = None, twilio: Twilio | None = None):
         self.settings, self.flows, self.sessions, self.clock = settings, flows, sessions, clock
-        numbers = [self._number(n) for flow in flows for n in flow.numbers]
-        self.twilio = Twilio(transport, settings.twilio_account_sid, settings.twilio_auth_token, numbers)
+        self.twilio = twilio or Twilio(transport, settings.twilio_account_sid, settings.twilio_auth_token, [])
+        self.twilio.transport = transport
+        self.twilio.numbers.update({n: self._number(n) for flow in flows for n in flow.numbers})
 
     @classmethod
     def in_process(cls, settings: Settings, database_url: str | None = None) -> "Dialer":
-        """The service inside this process, on `database_url` (default: the configured database)."""
+        """The service inside this process, on `database_url` (default: the configured database), served
+        on a local port (media streams need real sockets), its Twilio REST client pointed at the emulator."""
         from ivr import create_app
         from ivr.db import upgrade
 
-        settings = settings.with_(database_url=database_url or settings.database_url)
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the local servers' request lines
+        twilio = Twilio(None, settings.twilio_account_sid, settings.twilio_auth_token, [])
+        rest = twilio.serve_rest().__enter__()
+        settings = settings.with_(database_url=database_url or settings.database_url, twilio_api_url=rest.url)
         upgrade(settings.database_url)
         clock = SettableClock()
         app = create_app(settings, clock=clock)
         runtime = app.extensions["ivr"]
         runtime.redis.ping()  # fail here, in one line, rather than as an apology in every call
-        return cls(settings, runtime.flows, FlaskTransport(app), runtime.sessions, clock)
+        server = RestServer(app).__enter__()
+        return cls(settings, runtime.flows, HttpTransport(connect_to=server.url), runtime.sessions, clock, twilio)
 
     @classmethod
     def over_http(cls, settings: Settings, url: str) -> "Dialer":

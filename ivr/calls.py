@@ -13,7 +13,7 @@ from ivr.errors import CallStateMissing
 from ivr.records import Arrival, end_call, find_call, note, record_outcome, start_call
 from ivr.runtime import Runtime
 from ivr.state import CallEnded, CallStarted, Event
-from ivr.urgent import carry_out, settle
+from ivr.effects import carry_out, settle
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def answer(rt: Runtime, arrival: Arrival) -> str:
     return twiml.render(actions, rt.url_for)
 
 
-def advance(rt: Runtime, call_sid: str, event: Event) -> str:
+def advance(rt: Runtime, call_sid: str, event: Event, prefix: list | None = None) -> str:
     """The caller answered (or did not): feed the event to the engine and say what comes next."""
     now = rt.clock()
     state = rt.calls.load(call_sid)
@@ -68,7 +68,7 @@ def advance(rt: Runtime, call_sid: str, event: Event) -> str:
     actions = settle(rt, actions)
     rt.calls.save(state)
     _count_consent(rt, flow.region, actions)
-    return twiml.render(actions, rt.url_for)
+    return twiml.render([*(prefix or []), *actions], rt.url_for)
 
 
 def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> bool:

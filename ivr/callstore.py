@@ -7,6 +7,7 @@ from ivr.state import CallState
 
 STATE_KEY = "ivr:call:{sid}"
 REPLY_KEY = "ivr:reply:{token}"
+LAST_KEY = "ivr:last:{sid}"
 REPLY_TTL = 600  # Twilio retries within seconds; ten minutes is plenty
 
 
@@ -24,6 +25,13 @@ class CallStore:
 
     def forget(self, call_sid: str) -> None:
         self.redis.delete(STATE_KEY.format(sid=call_sid))
+
+    def last_reply(self, call_sid: str) -> str | None:
+        """The TwiML we last answered this call with."""
+        return self.redis.get(LAST_KEY.format(sid=call_sid))
+
+    def remember_last(self, call_sid: str, twiml: str) -> None:
+        self.redis.set(LAST_KEY.format(sid=call_sid), twiml, ex=self.ttl)
 
     def remembered_reply(self, token: str) -> str | None:
         """The TwiML we already answered a retried request with (same I-Twilio-Idempotency-Token)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ivr.errors import FlowError, ModelInstallFailed
+from ivr.errors import FlowError, ModelInstallFailed, SettingsError
 from ivr.settings import PROJECT_ROOT
 from ivr.voice_models import MODELS_DIR
 
@@ -31,8 +31,15 @@ def list_models(flows_dir: Path, models_dir: Path) -> None:
     from ivr.model_install import load_catalogue
     from ivr.voice_models import model_paths
 
-    found = model_paths(models_dir=models_dir)
-    catalogue = load_catalogue()
+    try:
+        found = model_paths(models_dir=models_dir)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        catalogue = load_catalogue()
+    except ModelInstallFailed as error:
+        click.echo(f"({error})", err=True)
+        catalogue = {}
     regions = _regions_by_language(flows_dir)
     rows = [("LANGUAGE", "SOURCE", "SIZE", "REGIONS", "PATH")]
     for language in sorted(set(found) | set(regions)):
@@ -55,7 +62,7 @@ def list_models(flows_dir: Path, models_dir: Path) -> None:
                    "listed in voice_models/catalogue.yaml.")
 @MODELS_DIR_OPTION
 def install_model(language: str, source: str | None, models_dir: Path) -> None:
-    """Install LANGUAGE's model into voice_models/LANGUAGE/, replacing any model there."""
+    """Install LANGUAGE's model into voice_models/LANGUAGE/ (with --from, replacing the one there)."""
     from ivr.model_install import install
 
     with ExitStack() as bars:

@@ -11,13 +11,13 @@ import string
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr.actions import (Action, ConsentRecorded, FreezeRequest, Gather, Hangup, Note, RequestCallback, Say,
+from ivr.actions import (Action, ConsentRecorded, FreezeRequest, Gather, Hangup, Listen, Note, RequestCallback, Say,
                          StartRecording, Transfer, UpdateTicket)
 from ivr.errors import EngineError
 from ivr.flows import Flow
-from ivr.state import CallEnded, CallStarted, CallState, Digits, Event, NoInput, Speech, TransferEnded
+from ivr.state import CallEnded, CallStarted, CallState, Digits, Event, Heard, NoInput, Speech, TransferEnded
 from ivr.steps import (CallbackStep, Condition, ConsentStep, FreezeStep, GotoStep, HangupStep, LanguageStep,
-                       MenuStep, RouteStep, SayStep, StartRecordingStep, TicketStep, TransferStep)
+                       ListenStep, MenuStep, RouteStep, SayStep, StartRecordingStep, TicketStep, TransferStep)
 
 MAX_TRANSITIONS = 100  # steps run for one event before we call it a loop
 
@@ -49,7 +49,7 @@ def step(flow: Flow, state: CallState, event: Event, now: datetime) -> Outcome:
             note = Note("end", {"status": status, "step": state.step, "waiting": state.waiting,
                                 "path": list(state.path)})
             return Outcome((note,), state.with_(ended=True, waiting=False))
-        case Digits() | Speech() | NoInput() | TransferEnded():
+        case Digits() | Speech() | NoInput() | TransferEnded() | Heard():
             if not state.waiting or state.step not in flow.steps:
                 raise EngineError(f"call {state.call_sid}: input arrived but no question is open")
             if _is_urgent_key(flow, state, event):
@@ -85,9 +85,12 @@ def go_urgent(flow: Flow, state: CallState, trigger: str, actions: list[Action] 
 
 def _answer(flow: Flow, state: CallState, event: Event) -> Outcome:
     current = flow.steps[state.step]
-    if isinstance(event, TransferEnded) != isinstance(current, TransferStep):
+    if isinstance(event, TransferEnded) != isinstance(current, TransferStep) or \
+            (isinstance(event, Heard) and not isinstance(current, ListenStep)):
         raise EngineError(f"call {state.call_sid}: {type(event).__name__} does not answer step '{state.step}'")
     match current:
+        case ListenStep():
+            return _answer_listen(flow, state, current, event)
         case SayStep():
             return _answer_say(flow, state, current, event)
         case TransferStep():
@@ -176,6 +179,14 @@ def _enter_transfer(flow, state, current: TransferStep):
     return state.with_(waiting=True).with_vars(transfer_attempt="0"), actions, None
 
 
+def _enter_listen(flow, state, current: ListenStep, lead: tuple[Say, ...] = ()):
+    attempt = int(state.vars.get("listen_attempt") or 0)
+    keys = current.prompts if attempt == 0 else current.again
+    listen = Listen(state.step, lead + tuple(say_prompts(flow, state, keys)), state.language, current.max_seconds,
+                    attempt)
+    return state.with_(waiting=True).with_vars(listen_attempt=str(attempt), confirming=""), [listen], None
+
+
 def _enter_freeze(flow, state, current: FreezeStep):
     request = FreezeRequest(received=tuple(say_prompts(flow, state, current.received)),
                             confirmed=tuple(say_prompts(flow, state, current.confirmed)))
@@ -197,7 +208,7 @@ def _enter_hangup(flow, state, current: HangupStep):
 _ENTER = {SayStep: _enter_say, GotoStep: _enter_goto, LanguageStep: _enter_language, MenuStep: _enter_menu,
           ConsentStep: _enter_consent, RouteStep: _enter_route, TicketStep: _enter_ticket,
           StartRecordingStep: _enter_start_recording, HangupStep: _enter_hangup, TransferStep: _enter_transfer,
-          FreezeStep: _enter_freeze, CallbackStep: _enter_callback}
+          FreezeStep: _enter_freeze, CallbackStep: _enter_callback, ListenStep: _enter_listen}
 
 
 # -- answers to open questions ---------------------------------------------------------------------
@@ -206,6 +217,68 @@ def _answer_say(flow, state, current: SayStep, event):
     target = current.keys.get(event.digits[:1]) if isinstance(event, Digits) else None
     actions = [Note("key", {"step": state.step, "key": event.digits[:1], "next": target})] if target else []
     return _run(flow, state.with_(waiting=False).visiting(target or current.next), actions)
+
+
+def _answer_listen(flow, state, current: ListenStep, event):
+    """A description heard (Heard), or an answer to "is that right?" (keys, speech or silence)."""
+    if state.vars.get("confirming"):
+        return _answer_confirm(flow, state, current, event)
+    if isinstance(event, Digits):  # a caller who reaches for the keypad gets the keypad menu
+        state = state.with_(waiting=False).with_vars(listen_attempt="")
+        menu = flow.steps[current.on_fail]
+        option = menu.options.get(event.digits[:1]) if isinstance(menu, MenuStep) else None
+        if option is not None:  # a key of that menu counts as chosen there (callers who know the menu)
+            note = Note("menu", {"step": current.on_fail, "key": event.digits[:1], "set": dict(option.set)})
+            return _run(flow, state.with_vars(**option.set).visiting(current.on_fail).visiting(option.next), [note])
+        note = Note("keypad_chosen", {"step": state.step, "key": event.digits})
+        return _run(flow, state.visiting(current.on_fail), [note])
+    if not isinstance(event, Heard):
+        raise EngineError(f"call {state.call_sid}: step '{state.step}' waits for what the caller said")
+    detail = {"step": state.step, "text": event.text, "intent": event.intent, "confidence": round(event.confidence, 2),
+              "source": event.source}
+    if event.source == "none":  # no recogniser for this language here: straight to the keypad
+        return _run(flow, state.with_(waiting=False).visiting(current.on_fail), [Note("listen_unavailable", detail)])
+    state = state.with_vars(transcript=event.text)
+    if event.urgent:
+        return go_urgent(flow, state, "speech", [Note("intent", detail)])
+    if event.intent in (None, "other") or not event.text.strip():
+        return _listen_again(flow, state, current, Note("not_understood", detail))
+    state = state.with_vars(pending_intent=event.intent, pending_issue=event.issue or event.intent)
+    if event.confidence >= current.confirm_below:
+        return _accept_intent(flow, state, current, [Note("intent", detail)])
+    words = _render(flow, state, flow.prompt(state.language, f"intent_{event.intent}")) \
+        if f"intent_{event.intent}" in flow.prompts[state.language] else event.intent
+    question = _render(flow, state, flow.prompt(state.language, "confirm_intent"), intent_words=words)
+    lang = flow.language(state.language)
+    gather = Gather(step=state.step, prompts=(Say(question, lang.say, lang.voice),), timeout=5,
+                    speech_language=lang.speech if flow.cloud_speech else None)
+    return Outcome((Note("intent_unsure", detail), gather), state.with_vars(confirming="yes"))
+
+
+def _answer_confirm(flow, state, current: ListenStep, event):
+    answer, method = _consent_answer(flow, state, event)  # the same yes/no: 1 or yes, 2 or no
+    state = state.with_vars(confirming="")
+    note = Note("intent_confirmed" if answer == "given" else "intent_rejected",
+                {"intent": state.vars.get("pending_intent"), "method": method})
+    if answer == "given":
+        return _accept_intent(flow, state, current, [note])
+    return _listen_again(flow, state, current, note)
+
+
+def _accept_intent(flow, state, current: ListenStep, actions):
+    state = state.with_vars(intent=state.vars["pending_intent"], issue=state.vars["pending_issue"], pending_intent="",
+                            pending_issue="", listen_attempt="")
+    return _run(flow, state.with_(waiting=False).visiting(current.next), actions)
+
+
+def _listen_again(flow, state, current: ListenStep, note: Note):
+    attempt = int(state.vars.get("listen_attempt") or 0) + 1
+    if attempt > current.retries:
+        state = state.with_vars(listen_attempt="", pending_intent="", pending_issue="")
+        return _run(flow, state.with_(waiting=False).visiting(current.on_fail), [note, Note("gave_up", {"step": state.step})])
+    state = state.with_vars(listen_attempt=str(attempt))
+    new_state, actions, _ = _enter_listen(flow, state, current)
+    return Outcome((note, *actions), new_state)
 
 
 def _answer_transfer(flow, state, current: TransferStep, event: TransferEnded):

@@ -8,7 +8,8 @@ from ivr.flows import ENGINE_PROMPTS, Flow
 from ivr.steps import ConsentStep, RouteStep, StartRecordingStep, exits, prompt_keys
 
 # Names any prompt may use; menus add their own with `set`.
-BUILTIN_VARIABLES = {"ticket", "ticket_digits", "region_name", "help_centre", "support_email", "holiday", "digit"}
+BUILTIN_VARIABLES = {"ticket", "ticket_digits", "region_name", "help_centre", "support_email", "holiday", "digit",
+                     "intent_words"}
 WORD_LISTS = ("words_yes", "words_no")
 
 

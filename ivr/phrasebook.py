@@ -35,6 +35,7 @@ GAP = "..."  # in a phrase: a few words may stand here ("someone ... logged in")
 _PINYIN_LANGUAGES = frozenset({"zh"})
 _TOP_KEYS = ("units", "fillers", "negation", "hints", "intents")
 _INTENT_KEYS = ("phrases", "weight", "negatable")
+_BOOLEAN_HINT = "YAML read a word as true/false: put yes, no, on and off in quotes (\"no\")"
 _CLAUSE_END = re.compile(r"[,;:!?，。！？；：、…]|\.(?=\s|$)")
 
 
@@ -52,12 +53,14 @@ class Reading:
     skip_ends: Mapping[int, int] = field(default_factory=dict)  # end -> length of the longest skip word
     skip_starts: Mapping[int, int] = field(default_factory=dict)  # start -> length of the longest
 
+    @cached_property
+    def whole(self) -> tuple[str | tuple[str, ...], ...]:
+        """The comparison key of all the units, per form."""
+        return tuple(self.key(form, 0, len(self.units)) for form in range(len(self.keys)))
+
     def key(self, form: int, start: int, end: int) -> str | tuple[str, ...]:
         """The units start..end as compared: spelling joined without spaces; pinyin as syllables."""
         return "".join(self.keys[0][start:end]) if form == 0 else self.keys[form][start:end]
-
-    def cues_within(self, start: int, end: int) -> int:
-        return sum(1 for s, e in self.cue_spans if start <= s and e <= end)
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,6 @@ class Phrase:
     text: str
     weight: float
     parts: tuple[Reading, ...]
-
-    @property
-    def own_cues(self) -> int:
-        """Negation words the phrase itself holds ("can't log in"); they do not negate it."""
-        return sum(part.cues_within(0, len(part.units)) for part in self.parts)
 
 
 @dataclass(frozen=True)
@@ -96,6 +94,21 @@ class Phrasebook:
         units, word_starts = self._units(text, drop_fillers=True)
         return self._marked(units, word_starts)
 
+    @cached_property
+    def parts_by_key(self) -> dict[tuple[int, str | tuple[str, ...]], list[tuple[int, int, int]]]:
+        """(form, comparison key) -> (phrase number, part number, units) of each phrase part compared so."""
+        index: dict[tuple[int, str | tuple[str, ...]], list[tuple[int, int, int]]] = {}
+        for number, phrase in enumerate(self.phrases):
+            for part_number, part in enumerate(phrase.parts):
+                for form, key in enumerate(part.whole):
+                    index.setdefault((form, key), []).append((number, part_number, len(part.units)))
+        return index
+
+    @cached_property
+    def longest_part(self) -> int:
+        """Units in the longest phrase part: no window of a transcript needs to be longer (plus one)."""
+        return max((len(part.units) for phrase in self.phrases for part in phrase.parts), default=0)
+
     def _marked(self, units: tuple[str, ...], word_starts: frozenset[int]) -> Reading:
         seqs = self._negation_units
         excepted = _covered(units, seqs["except"])
@@ -115,7 +128,9 @@ class Phrasebook:
     def _units(self, text: str, drop_fillers: bool) -> tuple[tuple[str, ...], frozenset[int]]:
         tokens = _normalise(text).split()
         if drop_fillers:
-            tokens = _without(tokens, [tuple(_normalise(f).split()) for f in self.fillers])
+            tokens = _without(tokens, self._filler_tokens)
+        if self.units == "words":
+            tokens = _letters_joined(tokens)
         units: list[str] = []
         starts: set[int] = set()
         for token in tokens:
@@ -126,6 +141,11 @@ class Phrasebook:
         if self.units != "syllables":
             starts = set(range(len(units)))
         return tuple(units), frozenset(starts)
+
+    @cached_property
+    def _filler_tokens(self) -> list[tuple[str, ...]]:
+        """The fillers as token sequences, longest first."""
+        return sorted((tuple(_normalise(f).split()) for f in self.fillers), key=len, reverse=True)
 
     @cached_property
     def _negation_units(self) -> dict[str, list[tuple[str, ...]]]:
@@ -206,32 +226,39 @@ def _phrases(book: Phrasebook, intent: str, items: object, where: str, problems:
     if not isinstance(items, list) or not items:
         problems.append(f"{where}: phrases: must be a list of phrases")
         return []
-    phrases = []
-    for number, item in enumerate(items, start=1):
-        text, weight = (item.get("phrase"), item.get("weight", 1.0)) if isinstance(item, dict) else (item, 1.0)
-        if not isinstance(text, (str, int)) or not str(text).strip():
-            problems.append(f"{where}: phrase {number} is empty (write it as text, or {{phrase: ..., weight: ...}})")
-            continue
-        text = " ".join(str(text).split())
-        parts = tuple(book.read(part) for part in text.split(GAP))
-        if not all(part.units and BREAK not in part.units for part in parts):
-            problems.append(f"{where}: phrase '{text}' has an empty part once fillers and punctuation are "
-                            f"removed, or a clause break (, . ?); a gap ({GAP}) must stand between words")
-            continue
-        phrases.append(Phrase(intent, text, _weight(weight, f"{where}: phrase '{text}'", problems), parts))
-    return phrases
+    phrases = (_phrase(book, intent, number, item, where, problems) for number, item in enumerate(items, 1))
+    return [phrase for phrase in phrases if phrase is not None]
+
+
+def _phrase(book: Phrasebook, intent: str, number: int, item: object, where: str,
+            problems: list[str]) -> Phrase | None:
+    text, weight = (item.get("phrase"), item.get("weight", 1.0)) if isinstance(item, dict) else (item, 1.0)
+    if isinstance(text, bool):
+        problems.append(f"{where}: phrase {number}: {_BOOLEAN_HINT}")
+        return None
+    if not _is_text(text):
+        problems.append(f"{where}: phrase {number} is empty; write text or {{phrase: ..., weight: ...}}")
+        return None
+    text = " ".join(str(text).split())
+    parts = tuple(book.read(part) for part in text.split(GAP))
+    if not all(part.units and BREAK not in part.units for part in parts):
+        problems.append(f"{where}: phrase '{text}' has an empty part once fillers and punctuation are "
+                        f"removed, or a clause break (, . ?); a gap ({GAP}) must stand between words")
+        return None
+    return Phrase(intent, text, _weight(weight, f"{where}: phrase '{text}'", problems), parts)
 
 
 def _duplicates(phrases: list[Phrase], rel: str) -> list[str]:
-    first: dict[tuple[str, ...], Phrase] = {}
+    first: dict[tuple, Phrase] = {}  # compared as the matcher compares: without spaces
     problems = []
     for phrase in phrases:
-        seen = first.setdefault(tuple(part.keys[0] for part in phrase.parts), phrase)
+        seen = first.setdefault(tuple(part.whole[0] for part in phrase.parts), phrase)
         if seen is phrase:
             continue
-        elsewhere = "twice" if seen.intent == phrase.intent else f"also under intent '{seen.intent}'"
-        problems.append(f"{rel}: intent '{phrase.intent}': phrase '{phrase.text}' is listed {elsewhere}"
-                        + ("" if seen.text == phrase.text else f" (as '{seen.text}')"))
+        twice = seen.intent == phrase.intent
+        where = "listed twice" if twice else f"also listed under intent '{seen.intent}'"
+        same = "" if seen.text == phrase.text else f" (as '{seen.text}'; spaces do not count)"
+        problems.append(f"{rel}: intent '{phrase.intent}': phrase '{phrase.text}' is {where}{same}")
     return problems
 
 
@@ -246,10 +273,17 @@ def _negation(spec: object, rel: str, problems: list[str]) -> Mapping[str, tuple
 
 
 def _word_list(items: object, where: str, problems: list[str]) -> tuple[str, ...]:
-    if not isinstance(items, list) or not all(isinstance(i, (str, int)) and str(i).strip() for i in items):
+    if not isinstance(items, list) or not all(_is_text(i) for i in items):
         problems.append(f"{where}: must be a list of words or phrases")
         return ()
+    if any(isinstance(i, bool) for i in items):
+        problems.append(f"{where}: {_BOOLEAN_HINT}")
+        return ()
     return tuple(" ".join(str(i).split()) for i in items)
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, (str, int, float)) and bool(str(value).strip())
 
 
 def _weight(value: object, where: str, problems: list[str]) -> float:
@@ -269,16 +303,31 @@ def _normalise(text: str) -> str:
 
 
 def _without(tokens: list[str], fillers: list[tuple[str, ...]]) -> list[str]:
-    fillers = sorted((f for f in fillers if f), key=len, reverse=True)
+    """The tokens with every filler (a sequence of tokens, longest first) taken out."""
     kept, i = [], 0
     while i < len(tokens):
-        hit = next((f for f in fillers if tuple(tokens[i:i + len(f)]) == f), None)
+        hit = next((f for f in fillers if f and tuple(tokens[i:i + len(f)]) == f), None)
         if hit:
             i += len(hit)
         else:
             kept.append(tokens[i])
             i += 1
     return kept
+
+
+def _letters_joined(tokens: list[str]) -> list[str]:
+    """Letters spelled out one by one are one word: vosk hears "a p i", "k y c", "u s d t"."""
+    joined: list[str] = []
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if len(token) == 1 and token.isalpha():
+            run.append(token)
+            continue
+        joined.extend(["".join(run)] if len(run) > 1 else run)
+        run = []
+        if token:
+            joined.append(token)
+    return joined
 
 
 def _occurrences(units: tuple[str, ...], seqs: list[tuple[str, ...]]) -> list[tuple[int, int]]:

@@ -39,6 +39,13 @@ class Runtime:
         return self.settings.url_for(path)
 
     @cached_property
+    def hearing(self):
+        """Phrasebooks and voice models: what hears callers at listen steps."""
+        from ivr.hearing import Hearing
+
+        return Hearing(self.settings)
+
+    @cached_property
     def twilio(self):
         """The REST client (SMS pages); pointed at the emulator when IVR_TWILIO_API_URL is set."""
         from ivr.twilio_rest import twilio_client

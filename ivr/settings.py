@@ -34,6 +34,9 @@ class Settings:
     retry_base_seconds: int = 5  # first retry of a failed page or freeze webhook; later ones back off
     freeze_url: str | None = None  # the account system's freeze-request webhook
     freeze_secret: str | None = None
+    speech_path: str = "stream"  # how a language with a vosk model is heard: stream (Media Streams) or record
+    speech_grammar: frozenset[str] = frozenset({"ko"})  # languages recognised with a closed phrase grammar
+    speech_end_ms: int = 300  # quiet after speech that ends the caller's description
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -71,6 +74,9 @@ class Settings:
             retry_base_seconds=_positive_int(env, "IVR_RETRY_BASE_SECONDS", 5),
             freeze_url=_optional_http_url(env, "IVR_FREEZE_URL"),
             freeze_secret=env.get("IVR_FREEZE_SECRET") or None,
+            speech_path=_choice(env, "IVR_SPEECH_PATH", "stream", ("STREAM", "RECORD")).lower(),
+            speech_grammar=frozenset(x.strip() for x in (env.get("IVR_SPEECH_GRAMMAR", "ko")).split(",") if x.strip()),
+            speech_end_ms=_positive_int(env, "IVR_SPEECH_END_MS", 300),
         )
 
 

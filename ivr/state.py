@@ -83,4 +83,17 @@ class TransferEnded:
     agent: str | None = None
 
 
-Event = CallStarted | Digits | Speech | NoInput | CallEnded | TransferEnded
+@dataclass(frozen=True)
+class Heard:
+    """What the caller said at a listen step, as recognised and classified by the app. `source`:
+    stream, record, cloud; "none" when no recogniser serves the caller's language."""
+
+    text: str
+    intent: str | None
+    confidence: float
+    urgent: bool = False
+    source: str = "stream"
+    issue: str | None = None  # the keypad menu's name for the intent
+
+
+Event = CallStarted | Digits | Speech | NoInput | CallEnded | TransferEnded | Heard

@@ -1,6 +1,6 @@
 """The step kinds a flow file may use. Each is a small frozen model; the `kind` field picks it.
 
-New kinds (listen, queue) slot in as one more model in `Step` and one more handler in the engine;
+New kinds (queue) slot in as one more model in `Step` and one more handler in the engine;
 nothing else in a flow file changes.
 """
 from __future__ import annotations
@@ -133,6 +133,25 @@ class GotoStep(_Model):
     next: str
 
 
+class ListenStep(_Model):
+    """"In a few words, tell us what happened": the caller's words become an intent (offline with
+    vosk where the language has a model, or Twilio's speech recognition where the region allows it).
+    Unsure: confirm. Not understood: ask once more. Then, or with no recogniser at all: `on_fail`."""
+
+    kind: Literal["listen"]
+    prompts: list[str] = ["describe_problem"]
+    again: list[str] = ["describe_again"]
+    max_seconds: int = Field(default=10, ge=3, le=60)
+    retries: int = Field(default=1, ge=0, le=3)
+    confirm_below: float = Field(default=0.75, ge=0, le=1)
+    next: str  # usually a route on `intent`
+    on_fail: str  # usually the keypad menu
+
+
+INTENT_PROMPTS = ("intent_cannot_login", "intent_two_factor", "intent_kyc", "intent_deposit", "intent_withdrawal",
+                  "intent_trading", "intent_api_keys", "intent_agent")
+
+
 class TransferStep(_Model):
     """Warm transfer to the on-call security team: each person in the rota's chain is rung in turn
     and hears a spoken brief with "press 1 to accept"; the caller hears `hold` between attempts."""
@@ -167,11 +186,11 @@ class CallbackStep(_Model):
 
 Step = Annotated[
     Union[SayStep, LanguageStep, MenuStep, ConsentStep, RouteStep, TicketStep, StartRecordingStep,
-          HangupStep, GotoStep, TransferStep, FreezeStep, CallbackStep],
+          HangupStep, GotoStep, TransferStep, FreezeStep, CallbackStep, ListenStep],
     Field(discriminator="kind"),
 ]
 STEP_KINDS = ("say", "language", "menu", "consent", "route", "ticket", "start_recording", "hangup", "goto",
-              "transfer", "freeze", "callback")
+              "transfer", "freeze", "callback", "listen")
 
 
 def exits(step) -> list[tuple[str, str]]:
@@ -189,6 +208,8 @@ def exits(step) -> list[tuple[str, str]]:
             return [(f"key {k}", target) for k, target in step.keys.items()] + [("next", step.next)]
         case TransferStep():
             return [("connected", step.connected), ("unanswered", step.unanswered)]
+        case ListenStep():
+            return [("next", step.next), ("on_fail", step.on_fail)]
         case _:
             return [("next", step.next)]
 
@@ -202,6 +223,8 @@ def prompt_keys(step) -> list[str]:
             return [*step.prompts, *step.hold]
         case FreezeStep():
             return [*step.received, *step.confirmed]
+        case ListenStep():
+            return [*step.prompts, *step.again, "confirm_intent", *INTENT_PROMPTS]
         case ConsentStep():
             return [*step.ask, *step.notice]
         case LanguageStep():

@@ -42,3 +42,11 @@ def twilio_client(settings: Settings) -> Client:
     else:
         http_client = TwilioHttpClient(timeout=TIMEOUT_SECONDS)
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+
+
+def media_url(settings: Settings, url: str) -> str:
+    """Where to fetch a recording's media: Twilio's URL, moved to IVR_TWILIO_API_URL when that is set."""
+    if not settings.twilio_api_url:
+        return url
+    base, parts = urlsplit(settings.twilio_api_url), urlsplit(url)
+    return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, parts.fragment))

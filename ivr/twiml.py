@@ -1,9 +1,10 @@
 """Turning the engine's actions into TwiML with twilio's own builder."""
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Dial, Gather as GatherVerb, Start, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather as GatherVerb, Start, Stop, VoiceResponse
 
-from ivr.actions import DialAgent, Gather, Hangup, Say, StartRecording
+from ivr.audio.timing import speaking_seconds
+from ivr.actions import DialAgent, Gather, Hangup, HearVia, Say, StartRecording, StopStream
 
 RECORDING_EVENTS = "in-progress completed absent"
 
@@ -24,9 +25,55 @@ def render(actions, url_for) -> str:
                 response.append(start)
             case DialAgent():
                 response.append(_dial(action, url_for))
+            case StopStream():
+                stop = Stop()
+                stop.stream(name=action.name)
+                response.append(stop)
+            case HearVia():
+                _hear(response, action, url_for)
             case Hangup():
                 response.hangup()
     return str(response)
+
+
+def stream_name(attempt: int) -> str:
+    return f"listen-{attempt}"
+
+
+def _hear(response: VoiceResponse, via: HearVia, url_for) -> None:
+    """Speak the listen step's prompts and hear the answer: a media stream to our websocket, a short
+    recording, or Twilio's speech gather."""
+    listen = via.listen
+    query = f"?attempt={listen.attempt}"
+    if via.mode == "stream":
+        start = Start()
+        stream = start.stream(url=_websocket_url(url_for("/voice/stream")), name=stream_name(listen.attempt))
+        stream.parameter(name="attempt", value=str(listen.attempt))
+        stream.parameter(name="language", value=listen.language)
+        prompt_seconds = sum(speaking_seconds(say.text) for say in listen.prompts)
+        stream.parameter(name="give_up_ms", value=str(int((prompt_seconds + listen.max_seconds) * 1000)))
+        response.append(start)
+        for say in listen.prompts:
+            _say(response, say)
+        response.pause(length=listen.max_seconds + 5)  # the stream moves the call on before this ends
+        response.redirect(url_for(f"/voice/listen{query}"), method="POST")
+    elif via.mode == "record":
+        for say in listen.prompts:
+            _say(response, say)
+        response.record(action=url_for(f"/voice/listen/recorded{query}"), method="POST", max_length=listen.max_seconds,
+                        timeout=2, play_beep=False, trim="trim-silence", finish_on_key="#")
+    else:  # cloud
+        gather = GatherVerb(action=url_for(f"/voice/listen/cloud{query}"), method="POST", input="dtmf speech",
+                            num_digits=1,
+                            language=via.language_tag, speech_timeout="auto", timeout=5, action_on_empty_result=True)
+        for say in listen.prompts:
+            _say(gather, say)
+        response.append(gather)
+
+
+def _websocket_url(url: str) -> str:
+    return "wss://" + url.removeprefix("https://") if url.startswith("https://") else \
+        "ws://" + url.removeprefix("http://")
 
 
 def _dial(agent: DialAgent, url_for) -> Dial:

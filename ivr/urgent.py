@@ -1,26 +1,19 @@
 """The security fast path's work outside the engine: who to ring (the rota), the whisper the agent
-hears, the transfer's result, and the effects that leave the building (freeze requests, pages).
-
-`carry_out` runs inside the webhook's database transaction and turns the engine's Transfer,
-FreezeRequest and RequestCallback actions into TwiML-ready actions and rows; `settle` runs after
-the commit and does what must only happen once the rows exist (ask the account system, enqueue pages).
-"""
+hears, and what a transfer attempt's result means."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ivr import callbacks, engine, freeze, paging, twiml
-from ivr.actions import DialAgent, FreezeRequest, RequestCallback, Say, Transfer
+from ivr import twiml
+from ivr.actions import Say
 from ivr.callstore import agent_did, mark_agent
 from ivr.flows import Flow
-from ivr.models import Call
 from ivr.oncall import Person, Team
 from ivr.oncall_store import read_rota
-from ivr.records import find_call, note, record_outcome, security_brief
+from ivr.records import find_call, note
 from ivr.state import CallState, TransferEnded
 
 log = logging.getLogger(__name__)
@@ -30,82 +23,7 @@ ISSUE_WORDS = {"account_takeover": "Account takeover or stolen funds"}
 DIAL_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed", "canceled": "no-answer"}
 
 
-@dataclass(frozen=True)
-class _After:
-    """Work to do once the webhook's transaction has committed."""
-
-    kind: str  # "freeze" or "page"
-    row_id: int
-    call_sid: str
-    action: FreezeRequest | None = None
-
-
-def carry_out(rt, flow: Flow, db: Session, call: Call, outcome, now: datetime) -> tuple[CallState, list]:
-    state, pending, done = outcome.state, list(outcome.actions), []
-    while pending:
-        action = pending.pop(0)
-        match action:
-            case Transfer():
-                team, chain = _chain(db, flow, state, now)
-                if not state.vars.get("chain"):
-                    state = state.with_vars(team=team.name if team else "", chain=",".join(p.key for p in chain))
-                if action.attempt >= len(chain):
-                    nxt = engine.step(flow, state, TransferEnded(action.attempt, "none-left"), now)
-                    record_outcome(db, call, nxt.state, nxt.actions, now)
-                    state, pending[:0] = nxt.state, list(nxt.actions)
-                    continue
-                person = chain[action.attempt]
-                note(db, call, "transfer_ringing", now, attempt=action.attempt + 1, agent=person.name,
-                     number=person.phone, team=team.name)
-                done.append(DialAgent(person.phone, person.name, action.attempt, action.ring_seconds,
-                                      action.accept_seconds, caller_id=call.to_number))
-            case FreezeRequest():
-                request = freeze.record(db, call.ticket, _caller(call), call.region or "", now)
-                note(db, call, "freeze_requested", now, request=request.id)
-                done.append(_After("freeze", request.id, call.call_sid, action))
-            case RequestCallback():
-                done.extend(_callback(rt, flow, db, call, state, action, now))
-            case _:
-                done.append(action)
-    return state, done
-
-
-def settle(rt, actions: list) -> list:
-    """After the commit: ask the account system to freeze (choosing what the caller hears), and
-    enqueue pages. A failure here is logged and the call goes on; the rows are the record."""
-    out = []
-    for action in actions:
-        if not isinstance(action, _After):
-            out.append(action)
-            continue
-        if action.kind == "freeze":
-            status = freeze.ask_now(rt, action.row_id)
-            _note_after(rt, action.call_sid, "freeze_" + status, request=action.row_id)
-            out.extend(action.action.confirmed if status == "frozen" else action.action.received)
-        elif action.kind == "page":
-            try:
-                paging.schedule(rt, action.row_id)
-            except Exception:  # Redis down: the page row stays pending; `ivr pages resend` picks it up
-                log.exception("could not enqueue page %s", action.row_id)
-    return out
-
-
-def _callback(rt, flow, db, call, state, action: RequestCallback, now) -> list:
-    request = callbacks.request(db, call, call.ticket, _caller(call), action.priority, action.reason, now)
-    note(db, call, "callback_requested", now, priority=action.priority, request=request.id if request else None,
-         number=request.number if request else None)
-    if not action.page:
-        return []
-    team, _ = _chain(db, flow, state, now)
-    if team is None or call.ticket is None:
-        log.error("call %s: no security team to page for region %s", call.call_sid, flow.region)
-        return []
-    page = paging.open_page(db, call.ticket, team, action.reason, security_brief(call, state, now), now)
-    note(db, call, "page_opened", now, page=page.id, team=team.name)
-    return [_After("page", page.id, call.call_sid)]
-
-
-def _chain(db: Session, flow: Flow, state: CallState, now: datetime) -> tuple[Team | None, list[Person]]:
+def chain_for(db: Session, flow: Flow, state: CallState, now: datetime) -> tuple[Team | None, list[Person]]:
     """The on-call chain for this call: fixed at the first attempt (kept in the call's variables),
     read from the rota in the database."""
     rota = read_rota(db)
@@ -115,10 +33,6 @@ def _chain(db: Session, flow: Flow, state: CallState, now: datetime) -> tuple[Te
     if state.vars.get("chain"):
         return team, [team.people[key] for key in state.vars["chain"].split(",") if key in team.people]
     return team, team.chain(now)
-
-
-def _caller(call: Call) -> str | None:
-    return None if call.caller_withheld or not (call.from_number or "").startswith("+") else call.from_number
 
 
 # -- the agent's side -----------------------------------------------------------------------------
@@ -151,9 +65,9 @@ def whisper_answer(rt, parent_sid: str, attempt: int, digits: str, agent_sid: st
                 if live and rt.flows.rota and state.vars.get("team") in rt.flows.rota.teams else "en")
     if live and digits == "1":
         mark_agent(rt.calls, parent_sid, attempt, "accepted")
-        _note_after(rt, parent_sid, "transfer_accepted", attempt=attempt + 1, agent_call=agent_sid)
+        note_after(rt, parent_sid, "transfer_accepted", attempt=attempt + 1, agent_call=agent_sid)
         return twiml.speak(_agent_words(rt, flow, language, ["agent_connecting"]))
-    _note_after(rt, parent_sid, "transfer_declined", attempt=attempt + 1, agent_call=agent_sid, key=digits or None)
+    note_after(rt, parent_sid, "transfer_declined", attempt=attempt + 1, agent_call=agent_sid, key=digits or None)
     return twiml.speak(_agent_words(rt, flow, language, ["agent_not_accepted"]), hang_up=True)
 
 
@@ -192,7 +106,7 @@ class _Blank(dict):
         return ""
 
 
-def _note_after(rt, call_sid: str, kind: str, **detail) -> None:
+def note_after(rt, call_sid: str, kind: str, **detail) -> None:
     try:
         with rt.sessions.begin() as db:
             call = find_call(db, call_sid)

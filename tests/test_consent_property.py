@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings, strategies as st
 
 from ivr import engine
-from ivr.actions import ConsentRecorded, Gather, StartRecording, Transfer
-from ivr.state import CallStarted, Digits, NoInput, Speech, TransferEnded
+from ivr.actions import ConsentRecorded, Gather, Listen, StartRecording, Transfer
+from ivr.state import CallStarted, Digits, Heard, NoInput, Speech, TransferEnded
 from tests.flowkit import shipped
 
 FLOWS = shipped()
@@ -19,13 +19,24 @@ events = st.one_of(
 )
 
 
+HEARD = {"yes": ("kyc", 0.9), "no": ("withdrawal", 0.5), "sure": ("account_takeover", 0.95), "hello": (None, 0.0),
+         "si": ("other", 0.0), "I don't know": ("agent", 0.8)}
+
+
 def fit(event, flow, state):
-    """The walk's next event as the call can take it: a transfer waits only for its result."""
-    transferring = flow.steps[state.step].kind == "transfer"
-    if transferring:
+    """The walk's next event as the call can take it: a transfer waits only for its result, and a
+    listen step hears what was said (classified as some intent) unless it is confirming."""
+    kind = flow.steps[state.step].kind
+    if kind == "transfer":
         outcome = event if isinstance(event, str) else "no-answer"
         return TransferEnded(int(state.vars["transfer_attempt"]), outcome)
-    return None if isinstance(event, str) else event
+    if isinstance(event, str):
+        return None
+    if kind == "listen" and not state.vars.get("confirming") and not isinstance(event, Digits):
+        text = event.text if isinstance(event, Speech) else ""
+        intent, confidence = HEARD.get(text, ("other", 0.0))
+        return Heard(text, intent, confidence, urgent=intent == "account_takeover", source="stream")
+    return event
 moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)).map(
     lambda d: d.replace(tzinfo=timezone.utc))
 
@@ -49,6 +60,6 @@ def test_random_walks_never_record_before_consent(region, walk, now):
                 consented = True
             if isinstance(action, StartRecording) and flow.consent == "all-party":
                 assert consented, f"{region}: recording started before consent on path {outcome.state.path}"
-        assert outcome.state.ended or any(isinstance(a, (Gather, Transfer)) for a in outcome.actions)
+        assert outcome.state.ended or any(isinstance(a, (Gather, Transfer, Listen)) for a in outcome.actions)
     if flow.consent == "all-party" and outcome.state.consent == "declined":
         assert not outcome.state.recording

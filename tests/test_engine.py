@@ -9,7 +9,7 @@ from ivr import engine
 from ivr.actions import ConsentRecorded, Gather, Hangup, Note, Say, StartRecording, UpdateTicket
 from ivr.errors import EngineError
 from ivr.flows import load_flows
-from ivr.state import CallEnded, CallStarted, CallState, Digits, NoInput, Speech
+from ivr.state import CallEnded, CallStarted, CallState, Digits, Heard, NoInput, Speech
 from tests.flowkit import SHIPPED, at, mini_region, shipped, write_flows
 
 WEEKDAY_NOON_LA = at("2026-11-24T12:00", "America/Los_Angeles")  # a Tuesday
@@ -35,8 +35,17 @@ def run(flow, inputs, now=WEEKDAY_NOON_LA):
         passed = engine.step(flow, outcomes[0].state, NoInput(), now)
         outcomes[0] = engine.Outcome(outcomes[0].actions + passed.actions, passed.state)
     for event in inputs:
-        outcomes.append(engine.step(flow, outcomes[-1].state, event, now))
+        last = outcomes[-1]
+        if _waits_to_listen(flow, last.state) and not isinstance(event, Heard):
+            # no recogniser for the keypad tests: the listen step hands over to the keypad menu at once
+            passed = engine.step(flow, last.state, Heard("", None, 0.0, source="none"), now)
+            outcomes[-1] = last = engine.Outcome(last.actions + passed.actions, passed.state)
+        outcomes.append(engine.step(flow, last.state, event, now))
     return outcomes
+
+
+def _waits_to_listen(flow, state) -> bool:
+    return state.waiting and flow.steps[state.step].kind == "listen" and not state.vars.get("confirming")
 
 
 def spoken(outcome) -> list[str]:
@@ -122,11 +131,17 @@ def test_silence_at_consent_asks_again_then_counts_as_declined(flows):
     assert not any(of(o, StartRecording) for o in outcomes)
 
 
-def test_open_hours_read_the_ticket_digit_by_digit_then_the_issue_menu(flows):
+def test_open_hours_read_the_ticket_digit_by_digit_then_ask_what_happened(flows):
+    from ivr.actions import Listen
+
     *_, after = run(flows.flows["us"], [Digits("1"), Digits("1")])
     assert any("4, 8, 2, 1, 0, 3, 7" in t for t in spoken(after))
-    assert after.state.step == "issue_menu"
-    assert "For withdrawals, press 6" in of(after, Gather)[0].prompts[-1].text
+    assert after.state.step == "describe"
+    [listen] = of(after, Listen)
+    assert listen.prompts[0].text == "In a few words, tell us what happened." and listen.language == "en"
+    keypad = engine.step(flows.flows["us"], after.state, Heard("", None, 0.0, source="none"), WEEKDAY_NOON_LA)
+    assert keypad.state.step == "issue_menu"
+    assert "For withdrawals, press 6" in of(keypad, Gather)[0].prompts[-1].text
 
 
 def test_out_of_hours_says_closed_and_points_elsewhere_then_hangs_up(flows):
@@ -199,8 +214,8 @@ def test_call_ended_notes_where_the_caller_was(flows):
     *_, waiting = run(flows.flows["us"], [Digits("1"), Digits("1")])
     ended = engine.step(flows.flows["us"], waiting.state, CallEnded("completed"), WEEKDAY_NOON_LA)
     assert ended.state.ended
-    path = ["greeting", "choose_language", "fraud_warning", "consent", "check_hours", "ticket_number", "issue_menu"]
-    assert ended.actions == (Note("end", {"status": "completed", "step": "issue_menu", "waiting": True,
+    path = ["greeting", "choose_language", "fraud_warning", "consent", "check_hours", "ticket_number", "describe"]
+    assert ended.actions == (Note("end", {"status": "completed", "step": "describe", "waiting": True,
                                           "path": path}),)
 
 
@@ -360,7 +375,8 @@ def test_spoken_consent_words_in_every_language(polyglot, key, answer, outcome):
 # -- the urgent path ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("before, question", [
-    (None, "greeting"), ([], "choose_language"), ([Digits("1")], "consent"), ([Digits("1"), Digits("1")], "issue_menu"),
+    (None, "greeting"), ([], "choose_language"), ([Digits("1")], "consent"), ([Digits("1"), Digits("1")], "describe"),
+    ([Digits("1"), Digits("1"), Digits("*")], "issue_menu"),
 ])
 def test_the_urgent_key_leaves_any_question_for_the_security_path(flows, before, question):
     flow = flows.flows["us"]

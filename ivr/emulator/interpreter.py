@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import urljoin
 
+from ivr.audio.timing import speaking_seconds
 from ivr.callers import caller_from
 from ivr.emulator.ledger import API_VERSION
 from ivr.emulator.recorder import CallerAudio, Recorder
@@ -50,6 +51,7 @@ class Session:
         self.audio = CallerAudio(self)
         self.recorder = Recorder(self)
         self.language = "en-US"  # the language of the last thing the IVR said
+        self.streams: dict = {}  # name -> MediaStream, while <Start><Stream>s run
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -186,13 +188,18 @@ class Session:
         self.language = verb.get("language", "en-US")
         self.hear("say", text, self.language)
         self.advance(_speaking_time(text))
+        for stream in self.streams.values():  # the caller listens quietly: the stream carries that quiet
+            stream.quiet(_speaking_time(text) * 1000)
 
     def verb_play(self, verb, url):
         self.hear("play", (verb.text or "").strip())
         self.advance(2.0)
 
     def verb_pause(self, verb, url):
-        self.advance(float(verb.get("length", "1")))
+        length = float(verb.get("length", "1"))
+        if self.streams:
+            return self.speak_into_streams(length)
+        self.advance(length)
 
     def verb_hangup(self, verb, url):
         self.hear("hangup", "the IVR hung up")
@@ -211,13 +218,69 @@ class Session:
         for child in verb:
             if child.tag == "Recording":
                 self.recorder.start(child, url)
+            elif child.tag == "Stream":
+                self.start_stream(child, url)
             else:
-                self.hear("warning", f"<Start><{child.tag}> is not emulated yet; the call goes on")
+                self.hear("warning", f"<Start><{child.tag}> is not emulated; the call goes on")
 
     def verb_stop(self, verb, url):
         for child in verb:
             if child.tag == "Recording":
                 self.recorder.stop()
+            elif child.tag == "Stream":
+                stream = self.streams.pop(child.get("name", ""), None)
+                if stream is not None:
+                    stream.close(self.call.sid, self.twilio.account_sid)
+
+    def start_stream(self, element, url) -> None:
+        from ivr.emulator.streams import MediaStream
+
+        params = {p.get("name"): p.get("value", "") for p in element if p.tag == "Parameter"}
+        stream = MediaStream(name=element.get("name") or "", url=urljoin(url, element.get("url", "")),
+                             parameters=params)
+        if stream.open(self):
+            self.streams[stream.name or stream.sid] = stream
+            self.hear("stream", f"media stream to {stream.url}")
+
+    def speak_into_streams(self, length: float):
+        """A pause while the app listens: the caller's next words (or quiet) go down the stream until
+        the app moves the call on through the REST API, or the pause ends."""
+        stream = next(iter(self.streams.values()))
+        entry = self.twilio.ledger.calls.get(self.call.sid)
+
+        def moved_on() -> bool:
+            return entry is not None and entry.pending is not None
+
+        nxt = self.script[0] if self.script else None
+        if isinstance(nxt, HangUp):
+            self.script.pop(0)
+            self.caller_hangs_up()
+            return None
+        spoken_ms = 0.0
+        if isinstance(nxt, Speak):
+            self.script.pop(0)
+            self.hear("caller", f"says “{nxt.text}”" if nxt.text else f"speaks ({nxt.wav})")
+            pcm = self.audio.pcm(nxt)
+            if self.recorder.live_entry() is not None and pcm:
+                self.audio.segments.append((self.call.seconds, pcm))
+            from ivr.audio import mulaw
+
+            stream.audio(mulaw.encode(pcm), paced=True, stop=moved_on, speech=True)
+            spoken_ms = len(pcm) / 16
+        elif isinstance(nxt, Silence):
+            self.script.pop(0)
+            self.hear("caller", "stays silent")
+        # keys pressed during a pause reach nobody: they stay in the script for the next question
+        quiet_ms = max(0.0, length * 1000 - spoken_ms)
+        stream.quiet(quiet_ms, paced=spoken_ms > 0, stop=moved_on)
+        deadline = time.monotonic() + 2.0  # quiet sent faster than real time: let the app catch up
+        while not moved_on() and time.monotonic() < deadline and stream.socket is not None:
+            time.sleep(0.02)
+        waited = (stream.sent_ms - spoken_ms) / 1000 if moved_on() else quiet_ms / 1000
+        self.advance(spoken_ms / 1000 + min(waited, quiet_ms / 1000))
+        if moved_on() and stream.last_speech_sent is not None and entry.pending_at is not None:
+            self.call.stream_latencies.append(entry.pending_at - stream.last_speech_sent)
+        return self.rest_update()
 
     def verb_connect(self, verb, url):
         self.hear("warning", "<Connect> is not emulated yet; the call goes on after it")
@@ -313,6 +376,9 @@ class Session:
 
     def end(self) -> None:
         call = self.call
+        for stream in self.streams.values():
+            stream.close(call.sid, self.twilio.account_sid)
+        self.streams.clear()
         if call.status == "in-progress":
             self.end_as("no-more-verbs")
         self.recorder.finish()
@@ -377,6 +443,4 @@ def _country(number: str) -> str:
     return caller_from(number).country or ""
 
 
-def _speaking_time(text: str) -> float:
-    wide = sum(1 for ch in text if ord(ch) > 0x2E80)  # CJK and Hangul: about four characters a second
-    return len(text.replace(" ", "")) and (len(text.split()) / 2.5 + wide / 4.0)
+_speaking_time = speaking_seconds

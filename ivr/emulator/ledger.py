@@ -38,6 +38,7 @@ class CallEntry:
     created: str = field(default_factory=lambda: formatdate(usegmt=True))
     # A REST update waiting to take over the live call: ("url", url, method) or ("twiml", text) or ("status", s).
     pending: tuple | None = None
+    pending_at: float | None = None  # time.monotonic() when the REST update arrived
 
 
 class Ledger:

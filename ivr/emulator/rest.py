@@ -7,6 +7,7 @@ when IVR_TWILIO_API_URL points here.
 from __future__ import annotations
 
 import threading
+import time
 from email.utils import formatdate
 from typing import Callable
 
@@ -175,6 +176,7 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
         if call.status in FINAL:
             return _error(400, INVALID_CALL_STATE, "Call is not in-progress. Cannot redirect.")
         with ledger.lock:
+            call.pending_at = time.monotonic()
             if status:
                 call.pending = ("status", status)
             elif form.get("Twiml"):
@@ -269,7 +271,7 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
 
 
 class RestServer:
-    """The fake API served on a local port in a background thread."""
+    """A WSGI app (the fake API, or the service itself for `ivr call`) on a local port, in a thread."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0):
         self.server = make_server(host, port, app, threaded=True)

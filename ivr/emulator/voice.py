@@ -79,6 +79,7 @@ class EmulatedCall:
     recordings: list[str] = field(default_factory=list)  # every recording SID made on the call
     legs: list["EmulatedCall"] = field(default_factory=list)  # <Dial> legs
     bridged_to: list[str] = field(default_factory=list)  # numbers the caller was connected to, in order
+    stream_latencies: list[float] = field(default_factory=list)  # caller's last word -> REST update, seconds
     seconds: float = 0.0
 
     @property

@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, request
 
-from ivr import calls, twiml, urgent
+from ivr import calls, listening as hearing_web, twiml, urgent
 from ivr.actions import Say
 from ivr.callers import caller_from
 from ivr.records import FINAL_STATUSES, Arrival
@@ -38,17 +38,19 @@ def answers_twiml(view):
             rt.metrics.webhook_errors.labels(request.endpoint or "?").inc()
             return calls.apology(rt, call_sid, "webhook_error", to=request.form.get("To"), route=request.path,
                                  error=f"{exc.__class__.__name__}: {exc}"[:500]), 200, TWIML
-        if token:
-            _remember_quietly(rt, token, body)
+        _remember_quietly(rt, token, call_sid, body)
         return body, 200, TWIML
     return safe
 
 
-def _remember_quietly(rt, token: str, body: str) -> None:
+def _remember_quietly(rt, token: str | None, call_sid: str | None, body: str) -> None:
     try:
-        rt.calls.remember_reply(token, body)
+        if token:
+            rt.calls.remember_reply(token, body)
+        if call_sid:
+            rt.calls.remember_last(call_sid, body)
     except Exception:  # a lost replay cache must not cost the caller their answer
-        log.exception("could not remember the reply for idempotency token %s", token)
+        log.exception("could not remember the reply for call %s (token %s)", call_sid, token)
 
 
 @bp.post("/incoming")
@@ -159,3 +161,32 @@ def whisper_answer():
     form = request.form
     return urgent.whisper_answer(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
                                  form.get("Digits", ""), form.get("CallSid", ""))
+
+
+# -- listen steps: what the caller said, heard by a media stream, a recording or Twilio ----------
+
+@bp.post("/listen")
+@twilio_signed
+@answers_twiml
+def listen():
+    """The media stream has decided (it moved the call here), or the listening pause ran out."""
+    form = request.form
+    return hearing_web.from_stream(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0))
+
+
+@bp.post("/listen/recorded")
+@twilio_signed
+@answers_twiml
+def listen_recorded():
+    form = request.form
+    return hearing_web.from_recording(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
+                                      form.get("RecordingUrl", ""), form.get("Digits"))
+
+
+@bp.post("/listen/cloud")
+@twilio_signed
+@answers_twiml
+def listen_cloud():
+    form = request.form
+    return hearing_web.from_cloud(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
+                                  form.get("SpeechResult", ""), form.get("Digits"))

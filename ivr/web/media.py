@@ -1,0 +1,84 @@
+"""The Media Streams websocket: a listen step's audio arrives here (8 kHz μ-law, 20 ms frames) and
+feeds a vosk recogniser; as soon as we know what the caller wants, the live call is moved on
+through Twilio's REST API (calls(sid).update) to /voice/listen, which tells the engine.
+
+The handshake is signed like a webhook: X-Twilio-Signature over the wss:// URL, no parameters.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+from flask import abort, request
+from flask_sock import Sock
+from twilio.request_validator import RequestValidator
+
+from ivr.hearing import Decision, StreamListener, heard_key
+from ivr.web import runtime
+from ivr.web.signature import signed_url
+
+log = logging.getLogger(__name__)
+PATH = "/voice/stream"
+RECEIVE_TIMEOUT = 30  # seconds without a message before we give up on a stream
+
+
+def register(app) -> None:
+    sock = Sock(app)
+
+    @app.before_request
+    def _signed_handshake():
+        if request.path != PATH:
+            return None
+        rt = runtime()
+        url = signed_url(rt.settings.public_base)
+        wss = "wss://" + url.split("://", 1)[1] if url.startswith("https") else "ws://" + url.split("://", 1)[1]
+        validator = RequestValidator(rt.settings.twilio_auth_token)
+        signature = request.headers.get("X-Twilio-Signature", "")
+        # Twilio signs the wss:// URL; its docs also suggest trying with a trailing slash
+        if signature and any(validator.validate(u, {}, signature) for u in (wss, wss + "/", url)):
+            return None
+        rt.metrics.signature_failures.labels("media_stream").inc()
+        log.warning("refused a media stream: bad or missing X-Twilio-Signature")
+        abort(403)
+
+    @sock.route(PATH)
+    def stream(ws):
+        rt = runtime()
+        listener: StreamListener | None = None
+        call_sid, attempt = None, 0
+        try:
+            while True:
+                raw = ws.receive(timeout=RECEIVE_TIMEOUT)
+                if raw is None:
+                    break
+                message = json.loads(raw)
+                event = message.get("event")
+                if event == "start":
+                    start = message["start"]
+                    call_sid = start["callSid"]
+                    params = start.get("customParameters", {})
+                    attempt = int(params.get("attempt", 0))
+                    listener = StreamListener(rt.hearing, params.get("language", "en"),
+                                              lambda decision: _act(rt, call_sid, attempt, decision),
+                                              give_up_ms=int(params.get("give_up_ms", 0)) or None)
+                elif event == "media" and listener is not None:
+                    listener.feed(base64.b64decode(message["media"]["payload"]))
+                elif event == "stop":
+                    break
+        except Exception:  # a broken stream must not take the call down: the Pause ends, /voice/listen goes on
+            log.exception("media stream for call %s failed", call_sid)
+        finally:
+            if listener is not None:
+                listener.finish()
+
+
+def _act(rt, call_sid: str, attempt: int, decision: Decision) -> None:
+    """Keep the decision for /voice/listen and move the live call there, unless the listen is already over."""
+    if not rt.redis.set(heard_key(call_sid, attempt), decision.to_json(), nx=True, ex=rt.settings.call_state_ttl):
+        return  # /voice/listen already closed this listen (the pause ran out)
+    rt.metrics.speech_decisions.labels(decision.decided_by).inc()
+    try:
+        rt.twilio.calls(call_sid).update(url=rt.url_for(f"/voice/listen?attempt={attempt}"), method="POST")
+    except Exception:  # the Pause still ends and its Redirect brings the call to /voice/listen
+        log.exception("could not move call %s on after it was heard", call_sid)
