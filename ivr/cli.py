@@ -59,6 +59,8 @@ def flows_check(flows_dir: Path) -> None:
     if loaded.rota is not None:
         teams = ", ".join(f"{t.name} ({'/'.join(t.regions)})" for t in loaded.rota.teams.values())
         click.echo(f"{flows_dir.name}/oncall.yaml: ok  version {loaded.rota.version}  teams {teams}")
+    for language, book in sorted(loaded.phrasebooks.items()):
+        click.echo(f"{flows_dir.name}/intents/{language}.yaml: ok  {len(book.phrases)} phrases")
 
 
 @main.group()
@@ -325,6 +327,10 @@ def _agent_options(agents) -> dict[str, list[str]]:
         result.setdefault(number, []).append(behaviour)
     return result
 
+
+from ivr.cli_models import models  # noqa: E402  (the group lives in its own module)
+
+main.add_command(models)
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,7 @@ adds the checks that look across the whole graph. Both report problems as
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -300,6 +300,7 @@ class FlowSet:
     by_number: Mapping[str, Flow]
     book: Mapping[str, Mapping[str, str]]  # every prompt file, for calls that match no region
     rota: "Rota | None" = None  # the on-call rota (flows/oncall.yaml), when any region has an urgent path
+    phrasebooks: Mapping[str, object] = field(default_factory=dict)  # flows/intents/<language>.yaml
 
     def for_number(self, number: str) -> Flow | None:
         return self.by_number.get(number)
@@ -338,6 +339,10 @@ def load_flows(flows_dir: Path) -> FlowSet:
                 problems.append(f"{flow.source}: number {number} is also used by {numbers[number].source}")
             numbers[number] = flow
         flows[flow.region] = flow
+    from ivr.phrasebook import load_phrasebooks
+
+    phrasebooks, book_problems = load_phrasebooks(flows_dir)
+    problems.extend(book_problems)
     rota = None
     urgent_regions = {flow.region for flow in flows.values() if flow.urgent}
     if urgent_regions:
@@ -346,4 +351,4 @@ def load_flows(flows_dir: Path) -> FlowSet:
     if problems:
         raise FlowError(problems)
     return FlowSet(flows=MappingProxyType(flows), by_number=MappingProxyType(numbers), book=MappingProxyType(book),
-                   rota=rota)
+                   rota=rota, phrasebooks=MappingProxyType(phrasebooks))

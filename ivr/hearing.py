@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -46,13 +45,12 @@ class Decision:
 
 
 class Hearing:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, books):
         from ivr.voice_models import model_paths
 
         self.settings = settings
-        self.books, self.problems = intents.load_phrasebooks(settings.flows_dir)
+        self.books = dict(books)  # language -> Phrasebook, checked with the flows
         self.models = model_paths()
-        self._lock = threading.Lock()
 
     def mode(self, flow: Flow, language: str) -> str:
         """stream, record, cloud or none, for a caller speaking `language` in `flow`'s region."""
@@ -92,11 +90,14 @@ class Hearing:
         return Decision(text=text, intent=found.name, confidence=found.confidence, urgent=found.urgent,
                         issue=found.issue, decided_by=decided_by)
 
-    def languages_needing_models(self, flows) -> set[str]:
-        """Languages of regions with a listen step whose model is configured: they must load."""
+    def check(self, flows) -> list[str]:
+        """Every installed model a region's listen step will use must load: a broken one is a
+        start-up error, never a crash mid-call. Loads them now, so the first caller does not wait."""
+        from ivr.voice_models import check_models
+
         wanted = {lang for flow in flows for lang in flow.language_codes
                   if any(step.kind == "listen" for step in flow.steps.values())}
-        return wanted & set(self.models)
+        return check_models(sorted(wanted & set(self.models)), self.models)
 
 
 class StreamListener:

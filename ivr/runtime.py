@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr import jobs
 from ivr.callstore import CallStore
 from ivr.db import make_engine, make_sessions
+from ivr.errors import FlowError
 from ivr.flows import FlowSet, load_flows
 from ivr.metrics import Metrics
 from ivr.oncall_store import sync_rota
@@ -43,7 +44,7 @@ class Runtime:
         """Phrasebooks and voice models: what hears callers at listen steps."""
         from ivr.hearing import Hearing
 
-        return Hearing(self.settings)
+        return Hearing(self.settings, self.flows.phrasebooks)
 
     @cached_property
     def twilio(self):
@@ -60,5 +61,10 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, flows: Flow
     sessions = make_sessions(make_engine(settings.database_url))
     if flows.rota is not None:
         sync_rota(sessions, flows.rota)
-    return Runtime(settings=settings, flows=flows, redis=redis, calls=CallStore(redis, settings.call_state_ttl),
-                   sessions=sessions, clock=clock or utc_now, metrics=Metrics(), jobs=jobs.connect(settings.redis_url))
+    runtime = Runtime(settings=settings, flows=flows, redis=redis, calls=CallStore(redis, settings.call_state_ttl),
+                      sessions=sessions, clock=clock or utc_now, metrics=Metrics(),
+                      jobs=jobs.connect(settings.redis_url))
+    problems = runtime.hearing.check(flows)
+    if problems:
+        raise FlowError(problems)
+    return runtime

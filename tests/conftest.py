@@ -17,7 +17,8 @@ from ivr import create_app
 from ivr.callrunner import SettableClock
 from ivr.db import make_engine, make_sessions, upgrade
 from ivr.emulator import NumberConfig, Twilio
-from ivr.emulator.transport import FlaskTransport
+from ivr.emulator.rest import RestServer
+from ivr.emulator.transport import FlaskTransport, HttpTransport
 from ivr.models import Call, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
 from ivr.settings import PROJECT_ROOT, Settings
 
@@ -126,3 +127,26 @@ def twilio(app):
                                 fallback_url=f"{PUBLIC_URL}/voice/fallback",
                                 status_callback=f"{PUBLIC_URL}/voice/status"))
     return Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers)
+
+
+@pytest.fixture
+def served(settings, clock, sessions):
+    """The app on a real local port (media streams need sockets), its REST client on the emulator."""
+    def serve(**overrides):
+        twilio = Twilio(None, ACCOUNT_SID, AUTH_TOKEN, [])
+        rest = twilio.serve_rest().__enter__()
+        app = create_app(settings.with_(twilio_api_url=rest.url, **overrides), clock=clock)
+        server = RestServer(app).__enter__()
+        twilio.transport = HttpTransport(connect_to=server.url)
+        for flow in app.extensions["ivr"].flows:
+            for number in flow.numbers:
+                twilio.numbers[number] = NumberConfig(number, f"{PUBLIC_URL}/voice/incoming",
+                                                      f"{PUBLIC_URL}/voice/fallback", f"{PUBLIC_URL}/voice/status")
+        twilio.app = app
+        opened.extend([server, rest])
+        return twilio
+
+    opened: list = []
+    yield serve
+    for server in opened:
+        server.__exit__(None, None, None)

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 
 from ivr.callrunner import Dialer
 from ivr.cli import main
-from ivr.emulator.transport import FlaskTransport
 from ivr.errors import ScenarioError
 from ivr.scenarios import load_scenario, load_scenarios
 from ivr.settings import PROJECT_ROOT
@@ -17,9 +16,11 @@ SCENARIOS = PROJECT_ROOT / "scenarios"
 
 
 @pytest.fixture
-def dialer(app, settings, sessions, clock):
-    runtime = app.extensions["ivr"]
-    return Dialer(settings, runtime.flows, FlaskTransport(app), sessions, clock)
+def dialer(served, settings, sessions, clock):
+    """The app served on a local port (media streams need sockets), as `ivr call` runs it."""
+    twilio = served()
+    runtime = twilio.app.extensions["ivr"]
+    return Dialer(settings, runtime.flows, twilio.transport, sessions, clock, twilio)
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.rglob("*.yaml")), ids=lambda p: str(p.relative_to(SCENARIOS)))

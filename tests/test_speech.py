@@ -14,36 +14,13 @@ import yaml
 from sqlalchemy import select
 
 from ivr import create_app
-from ivr.emulator import Agent, NumberConfig, Press, Silence, Speak, Twilio
-from ivr.emulator.rest import RestServer
-from ivr.emulator.transport import HttpTransport
+from ivr.emulator import Agent, Press, Silence, Speak
+from ivr.errors import FlowError
 from ivr.models import Call
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
 from tests.flowkit import SHIPPED
 
 KR, GB, SG = "+8225550100", "+442079460100", "+6565550100"
 CANNOT_LOG_IN = "로그인 할 수 없 어요"  # "I cannot log in"
-
-
-@pytest.fixture
-def served(settings, clock, sessions):
-    """The app on a real local port (media streams need sockets), its REST client on the emulator."""
-    def serve(**overrides):
-        twilio = Twilio(None, ACCOUNT_SID, AUTH_TOKEN, [])
-        rest = twilio.serve_rest().__enter__()
-        app = create_app(settings.with_(twilio_api_url=rest.url, **overrides), clock=clock)
-        server = RestServer(app).__enter__()
-        twilio.transport = HttpTransport(connect_to=server.url)
-        for number in (KR, GB, SG):
-            twilio.numbers[number] = NumberConfig(number, f"{PUBLIC_URL}/voice/incoming",
-                                                  f"{PUBLIC_URL}/voice/fallback", f"{PUBLIC_URL}/voice/status")
-        opened.extend([server, rest])
-        return twilio
-
-    opened: list = []
-    yield serve
-    for server in opened:
-        server.__exit__(None, None, None)
 
 
 def timeline(sessions, sid):
@@ -130,3 +107,11 @@ def test_a_region_without_a_recogniser_goes_straight_to_the_keypad(served, clock
     assert not call.heard("In a few words") and call.heard("Identity verification usually completes")
     _, events = timeline(sessions, call.sid)
     assert any(k == "listen_unavailable" for k, _ in events)
+
+
+def test_a_broken_voice_model_stops_the_service_at_start_up(settings, clock, sessions, monkeypatch, tmp_path):
+    (tmp_path / "ko").mkdir()
+    monkeypatch.setenv("IVR_VOICE_MODELS", f"ko={tmp_path / 'ko'}")
+    with pytest.raises(FlowError) as caught:
+        create_app(settings, clock=clock)
+    assert any("ko" in problem and str(tmp_path / "ko") in problem for problem in caught.value.problems)
