@@ -15,14 +15,17 @@ from ivr import create_app
 from ivr.callrunner import SettableClock
 from ivr.db import upgrade
 from ivr.emulator import NumberConfig, Twilio
-from ivr.emulator.transport import FlaskTransport
+from ivr.emulator.rest import RestServer
+from ivr.emulator.transport import FlaskTransport, HttpTransport
 from ivr.settings import PROJECT_ROOT, Settings
 
 ACCOUNT_SID, AUTH_TOKEN, PUBLIC = "AC" + "0" * 31 + "1", "bench-token", "https://ivr.bench.test"
 
 
 @contextlib.contextmanager
-def service(**overrides):
+def service(served: bool = False, **overrides):
+    """Yields (emulated Twilio, clock). served=True: the app on a local port and its REST client on the
+    emulator's REST API, as `ivr call` runs it (media streams need real sockets)."""
     folder = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
     socket = folder / "redis.sock"
     redis = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket",
@@ -39,10 +42,22 @@ def service(**overrides):
                             flows_dir=PROJECT_ROOT / "flows", recordings_dir=folder / "recordings").with_(**overrides)
         upgrade(settings.database_url)
         clock = SettableClock()
-        app = create_app(settings, clock=clock)
-        numbers = [NumberConfig(n, f"{PUBLIC}/voice/incoming", f"{PUBLIC}/voice/fallback", f"{PUBLIC}/voice/status")
-                   for flow in app.extensions["ivr"].flows for n in flow.numbers]
-        yield Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers), clock
+        twilio = Twilio(None, ACCOUNT_SID, AUTH_TOKEN, [])
+        with contextlib.ExitStack() as stack:
+            if served:
+                rest = stack.enter_context(twilio.serve_rest())
+                settings = settings.with_(twilio_api_url=rest.url)
+            app = create_app(settings, clock=clock)
+            if served:
+                server = stack.enter_context(RestServer(app))
+                twilio.transport = HttpTransport(connect_to=server.url)
+            else:
+                twilio.transport = FlaskTransport(app)
+            for flow in app.extensions["ivr"].flows:
+                for n in flow.numbers:
+                    twilio.numbers[n] = NumberConfig(n, f"{PUBLIC}/voice/incoming", f"{PUBLIC}/voice/fallback",
+                                                     f"{PUBLIC}/voice/status")
+            yield twilio, clock
     finally:
         redis.terminate()
         redis.wait(10)

@@ -30,7 +30,7 @@ class MediaStream:
     sequence: int = 0
     chunk: int = 0
     sent_ms: int = 0
-    last_speech_sent: float | None = None  # monotonic time the caller's last word left
+    last_speech_sent: float | None = None  # monotonic time the caller's last word left (or would have)
 
     def open(self, session) -> bool:
         """Connect to the app and say hello. False (with a warning) when it cannot be reached."""
@@ -67,12 +67,12 @@ class MediaStream:
     def audio(self, ulaw: bytes, paced: bool, stop=lambda: False, speech: bool = False) -> bool:
         """Send μ-law audio in 20 ms frames; paced = in real time. True if `stop()` said to stop early."""
         started = time.monotonic()
+        if speech and paced:  # when the last voiced frame leaves (or would, if the app cuts in first)
+            self.last_speech_sent = started + (_last_voiced_frame(ulaw) + 1) * FRAME_MS / 1000
         for index in range(0, len(ulaw), FRAME_BYTES):
             frame = ulaw[index:index + FRAME_BYTES].ljust(FRAME_BYTES, b"\xff")
             if not self.media(frame):
                 return True
-            if speech:
-                self.last_speech_sent = time.monotonic()
             if paced:
                 due = started + (index // FRAME_BYTES + 1) * FRAME_MS / 1000
                 time.sleep(max(0.0, due - time.monotonic()))
@@ -110,3 +110,15 @@ class MediaStream:
         except Exception:  # the app closed the stream
             self.socket = None
             return False
+
+
+def _last_voiced_frame(ulaw: bytes, threshold: int = 400) -> int:
+    """The index of the last 20 ms frame with speech in it (RMS of the decoded samples)."""
+    from ivr.audio import mulaw
+
+    last = 0
+    for number, index in enumerate(range(0, len(ulaw), FRAME_BYTES)):
+        pcm = memoryview(mulaw.decode(ulaw[index:index + FRAME_BYTES])).cast("h")
+        if pcm and (sum(x * x for x in pcm) / len(pcm)) ** 0.5 >= threshold:
+            last = number
+    return last
