@@ -1,7 +1,6 @@
 """The `ivr` command: run the service, check flows, migrate the database."""
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path

@@ -13,12 +13,11 @@ from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ivr.datafiles import check_e164, check_timezone, relative, yaml_where
 from ivr.errors import FlowError
 from ivr.regions import OpeningHours, parse_day_keys, parse_span
 from ivr.steps import STEP_KINDS, Step, exits
@@ -79,23 +78,9 @@ class FlowFile(_Model):
     @field_validator("numbers")
     @classmethod
     def _e164(cls, numbers: list[str]) -> list[str]:
-        for number in numbers:
-            try:
-                parsed = phonenumbers.parse(number, None)
-            except phonenumbers.NumberParseException as exc:
-                raise ValueError(f"{number!r} is not a phone number: {exc}") from None
-            if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != number:
-                raise ValueError(f"{number!r} is not in E.164 form (+ country code, digits only)")
-        return numbers
+        return [check_e164(number) for number in numbers]
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA timezone like 'Europe/London'") from None
-        return value
+    _zone = field_validator("timezone")(check_timezone)
 
     @field_validator("hours")
     @classmethod
@@ -160,12 +145,12 @@ def load_prompt_book(flows_dir: Path) -> tuple[dict[str, dict[str, str]], dict[s
     raw: dict[str, bytes] = {}
     problems: list[str] = []
     for path in sorted((flows_dir / PROMPTS_DIR).glob("*.yaml")):
-        rel = _rel(path, flows_dir)
+        rel = relative(path, flows_dir)
         data = path.read_bytes()
         try:
             loaded = yaml.safe_load(data) or {}
         except yaml.YAMLError as exc:
-            problems.append(f"{rel}: not valid YAML: {_yaml_where(exc)}")
+            problems.append(f"{rel}: not valid YAML: {yaml_where(exc)}")
             continue
         if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
             problems.append(f"{rel}: must map prompt keys to texts")
@@ -178,12 +163,12 @@ def load_prompt_book(flows_dir: Path) -> tuple[dict[str, dict[str, str]], dict[s
 def load_flow(path: Path, flows_dir: Path, book: Mapping[str, Mapping[str, str]],
               book_raw: Mapping[str, bytes]) -> Flow:
     """Parse and validate one region file. Raises FlowError naming the file and step."""
-    rel = _rel(path, flows_dir)
+    rel = relative(path, flows_dir)
     data = path.read_bytes()
     try:
         loaded = yaml.safe_load(data)
     except yaml.YAMLError as exc:
-        raise FlowError([f"{rel}: not valid YAML: {_yaml_where(exc)}"]) from None
+        raise FlowError([f"{rel}: not valid YAML: {yaml_where(exc)}"]) from None
     if not isinstance(loaded, dict):
         raise FlowError([f"{rel}: must be a mapping of region settings"])
     digest = hashlib.sha256(data)
@@ -218,13 +203,13 @@ def _merge_includes(loaded: dict, rel: str, flows_dir: Path, digest) -> dict[str
         path = (flows_dir / str(name)).resolve()
         if flows_dir.resolve() not in path.parents or not path.is_file():
             raise FlowError([f"{rel}: include: '{name}' is not a file inside {flows_dir.name}/"])
-        inc_rel = _rel(path, flows_dir.resolve())
+        inc_rel = relative(path, flows_dir.resolve())
         data = path.read_bytes()
         digest.update(data)
         try:
             included = yaml.safe_load(data)
         except yaml.YAMLError as exc:
-            raise FlowError([f"{inc_rel}: not valid YAML: {_yaml_where(exc)}"]) from None
+            raise FlowError([f"{inc_rel}: not valid YAML: {yaml_where(exc)}"]) from None
         if not isinstance(included, dict) or not isinstance(included.get("steps"), dict) or set(included) != {"steps"}:
             raise FlowError([f"{inc_rel}: a step file holds only 'steps:', a mapping of step names to steps"])
         merged.update(included["steps"])
@@ -277,19 +262,6 @@ def _describe_loc(err: dict, loc: list[str]) -> str:
         where = ".".join(rest)
         return f"step '{loc[1]}': {where + ': ' if where else ''}{message}"
     return f"{'.'.join(loc) or 'file'}: {message}"
-
-
-def _yaml_where(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"line {mark.line + 1}: {problem}" if mark else problem
-
-
-def _rel(path: Path, base: Path) -> str:
-    try:
-        return str(Path(base.name) / path.relative_to(base))
-    except ValueError:
-        return str(path)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ivr.datafiles import check_e164, check_timezone
 
 ROTA_FILE = "oncall.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -31,16 +32,7 @@ class PersonSpec(_Model):
     name: str
     phone: str
 
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        try:
-            parsed = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            raise ValueError(f"{value!r} is not a phone number") from None
-        if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != value:
-            raise ValueError(f"{value!r} is not in E.164 form")
-        return value
+    _e164 = field_validator("phone")(check_e164)
 
 
 class HandoffSpec(_Model):
@@ -72,14 +64,7 @@ class TeamSpec(_Model):
     overrides: list[OverrideSpec] = []
     escalation: list[str] = []
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA timezone") from None
-        return value
+    _zone = field_validator("timezone")(check_timezone)
 
 
 class RotaFile(_Model):

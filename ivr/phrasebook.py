@@ -18,6 +18,8 @@ from types import MappingProxyType
 import yaml
 from pypinyin import lazy_pinyin
 
+from ivr.datafiles import relative, yaml_where
+
 INTENTS_DIR = "intents"
 INTENT_NAMES = ("account_takeover", "cannot_login", "two_factor", "kyc", "deposit", "withdrawal",
                 "trading", "api_keys", "agent", "other")
@@ -168,11 +170,11 @@ def load_phrasebooks(flows_dir: Path) -> tuple[dict[str, Phrasebook], list[str]]
     books: dict[str, Phrasebook] = {}
     problems: list[str] = []
     for path in sorted((flows_dir / INTENTS_DIR).glob("*.yaml")):
-        rel = _rel(path, flows_dir)
+        rel = relative(path, flows_dir)
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            problems.append(f"{rel}: not valid YAML: {_yaml_where(exc)}")
+            problems.append(f"{rel}: not valid YAML: {yaml_where(exc)}")
             continue
         book, found = parse_phrasebook(path.stem, loaded, rel)
         problems.extend(found)
@@ -366,14 +368,3 @@ def _pinyin(units: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _yaml_where(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"line {mark.line + 1}: {problem}" if mark else problem
-
-
-def _rel(path: Path, base: Path) -> str:
-    try:
-        return str(Path(base.name) / path.relative_to(base))
-    except ValueError:
-        return str(path)

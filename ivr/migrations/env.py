@@ -1,5 +1,4 @@
 from alembic import context
-from sqlalchemy import pool
 
 from ivr.db import make_engine
 from ivr.models import Base
