@@ -30,7 +30,8 @@ def stream(model, audio: bytes, grammar, partials: bool) -> dict:
     tail = time.perf_counter()
     recognizer.finish()
     latency = time.perf_counter() - tail
-    return {"rtf": (time.process_time() - started) / (len(audio) / RATE), "finals": finals, "finish_ms": 1000 * latency}
+    rtf = (time.process_time() - started) / (len(audio) / RATE)
+    return {"rtf": rtf, "finals": finals, "finish_ms": 1000 * latency}
 
 
 def fresh_per_utterance(model, spoken: list[bytes], grammar) -> tuple[float, list[str]]:
@@ -65,7 +66,9 @@ def main() -> None:
         print(f"  {name:<26} RTF {rtf:.3f}   word for word {exact}/{len(GRAMMAR)}")
     print()
     for row, said in enumerate(SENTENCES):
-        print(f"  {said}\n      " + "\n      ".join(f"{name}: {texts[row] or '(nothing)'}" for name, texts in heard.items()))
+        print(f"  {said}")
+        for name, texts in heard.items():
+            print(f"      {name}: {texts[row] or '(nothing)'}")
     elapsed = time.perf_counter() - wall
     others = (machine_busy_seconds() - machine - (time.process_time() - cpu)) / elapsed
     print(f"\nother processes kept {others:.2f} of the machine's {os.cpu_count()} cores busy during this run")
