@@ -20,6 +20,7 @@ class Gather:
     prompts: tuple[Say, ...]
     timeout: int
     num_digits: int = 1
+    finish_on_key: str | None = None  # Twilio's default '#'
     speech_language: str | None = None  # set when Twilio's own speech recognition may be used
     hints: str | None = None
 
@@ -125,5 +126,49 @@ class DialAgent:
     caller_id: str | None = None
 
 
+@dataclass(frozen=True)
+class QueueSettings:
+    """How a queued caller is kept informed: a queue step's settings, carried to the hold music."""
+
+    announce_every: int = 45
+    hold_music: str | None = None
+    offer_key: str | None = "1"  # None: no callback offer (a call we placed ourselves)
+    offer_over: int = 300
+    offer_after: int = 180
+    max_size: int = 25
+
+
+@dataclass(frozen=True)
+class JoinQueue:
+    """Wait in the region's agents' queue, in `band` "first" (security, VIP) or "normal". Joining
+    again keeps the place already held. How the caller leaves comes back as a QueueLeft event (or,
+    for keys pressed while holding, Digits)."""
+
+    step: str
+    band: str
+    settings: QueueSettings
+
+
+@dataclass(frozen=True)
+class EnterQueue:
+    """A JoinQueue the app has placed in a desk's queue: <Enqueue> with our hold music."""
+
+    desk: str
+
+
+@dataclass(frozen=True)
+class BookCallback:
+    """Book (or update) a call back to `number`; the app decides when it is due and answers with
+    a CallbackBooked event. `source`: queue (keeps the caller's place), overflow, closed."""
+
+    number: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CancelCallbacks:
+    """Cancel the caller's pending call backs (their number, their ticket)."""
+
+
 Action = (Say | Gather | StartRecording | Hangup | Note | UpdateTicket | ConsentRecorded | Transfer | FreezeRequest
-          | RequestCallback | Listen)
+          | RequestCallback | Listen | JoinQueue | BookCallback | CancelCallbacks)

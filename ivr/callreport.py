@@ -27,11 +27,15 @@ class CallReport:
     ticket_priority: str | None = None
     found_in_database: bool = False
     warnings: list[str] = field(default_factory=list)
+    callback: dict | None = None  # the call back booked on this call: status, number, attempts, due (local)
+    callback_calls: list[EmulatedCall] = field(default_factory=list)  # the calls placed for it
 
 
-def build_report(call: EmulatedCall, sessions: sessionmaker[Session] | None) -> CallReport:
-    report = CallReport(call=call)
+def build_report(call: EmulatedCall, sessions: sessionmaker[Session] | None,
+                 callback_calls: list[EmulatedCall] = (), flows=None) -> CallReport:
+    report = CallReport(call=call, callback_calls=list(callback_calls))
     if sessions is not None:
+        report.callback = _callback(sessions, call, flows)
         with sessions() as db:
             row = db.scalars(select(Call).where(Call.call_sid == call.sid)).first()
             if row is not None:
@@ -45,6 +49,29 @@ def build_report(call: EmulatedCall, sessions: sessionmaker[Session] | None) -> 
                     report.ticket_category, report.ticket_priority = t.category, t.priority
     report.warnings = _warnings(call, report)
     return report
+
+
+def _callback(sessions, call: EmulatedCall, flows) -> dict | None:
+    """The newest call back booked on the call (or, for a caller who cancelled, theirs), with its
+    due time in the region's timezone when the flows are known."""
+    from datetime import timezone
+
+    from ivr.callbacks import utc
+    from ivr.models import CallbackRequest
+
+    with sessions() as db:
+        row = db.scalars(select(Call).where(Call.call_sid == call.sid)).first()
+        query = select(CallbackRequest).order_by(CallbackRequest.id.desc())
+        request = db.scalars(query.where(CallbackRequest.call_id == row.id)).first() if row else None
+        if request is None and row is not None and row.from_number:
+            request = db.scalars(query.where(CallbackRequest.number == row.from_number)).first()
+        if request is None:
+            return None
+        flow = flows.flows.get(request.region) if flows is not None else None
+        zone = flow.hours.zone if flow is not None else timezone.utc
+        return {"id": request.id, "status": request.status, "number": request.number, "attempts": request.attempts,
+                "due": utc(request.due_at).astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+                "last_outcome": request.last_outcome}
 
 
 def _warnings(call: EmulatedCall, report: CallReport) -> list[str]:
@@ -109,6 +136,16 @@ def format_report(report: CallReport, title: str | None = None) -> str:
     if report.language or report.consent:
         lines.append(f"Language: {report.language or '-'}   consent: {report.consent or '-'}   "
                      f"recording: {call.recording_sid or 'none'}")
+    if report.callback:
+        cb = report.callback
+        lines.append(f"Call back: {cb['status']}, to {cb['number']}, due {cb['due']} (local), "
+                     f"{cb['attempts']} attempt(s)" + (f", last {cb['last_outcome']}" if cb["last_outcome"] else ""))
+    for placed in report.callback_calls:
+        lines.append(f"  call back {placed.sid} to {placed.to}: {placed.status}")
+        for h in placed.transcript:
+            if h.kind in ("say", "caller", "amd", "dial", "queue", "ringing"):
+                who = "IVR" if h.kind == "say" else h.kind
+                lines.append(f"  {h.at:6.1f}s  {who:<13} {h.text}")
     lines.append("Warnings: " + ("none" if not report.warnings else "\n          ".join(report.warnings)))
     return "\n".join(lines)
 
@@ -154,6 +191,7 @@ def check(expect: Expect, report: CallReport) -> list[str]:
             wanted, got = getattr(expect.ticket, name), getattr(report, f"ticket_{name}")
             if wanted is not None and wanted != got:
                 failures.append(f"expected ticket {name} {wanted}, got {got}")
+    failures.extend(_check_callback(expect.callback, report))
     position = 0
     for step in expect.path:
         try:
@@ -161,4 +199,31 @@ def check(expect: Expect, report: CallReport) -> list[str]:
         except ValueError:
             failures.append(f"expected the path to pass {step!r} (path: {' > '.join(report.path) or 'none'})")
             break
+    return failures
+
+
+def _check_callback(expect, report: CallReport) -> list[str]:
+    if expect is None:
+        return []
+    got = report.callback
+    if expect == "none":
+        return [f"expected no call back, got one to {got['number']} ({got['status']})"] if got else []
+    if got is None:
+        return ["expected a call back to be booked, none was"]
+    failures = [f"expected the call back's {name} to be {wanted}, got {got[name]}"
+                for name in ("status", "number", "attempts", "due")
+                if (wanted := getattr(expect, name)) is not None and wanted != got[name]]
+    said = [h.text for placed in report.callback_calls for h in placed.transcript if h.kind == "say"]
+    position = 0
+    for fragment in expect.heard:
+        found = next((i for i in range(position, len(said)) if fragment in said[i]), None)
+        if found is None:
+            failures.append(f"expected the person called back to hear “{fragment}”")
+        else:
+            position = found
+    if expect.connected_to is not None:
+        reached = [n for placed in report.callback_calls for n in placed.bridged_to]
+        if expect.connected_to not in reached:
+            failures.append(f"expected the call back to reach {expect.connected_to}, it reached "
+                            f"{', '.join(reached) or 'nobody'}")
     return failures

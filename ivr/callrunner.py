@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr import scenario_queue
 from ivr.callreport import CallReport, build_report, check
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
@@ -48,8 +49,9 @@ class Dialer:
     """Places emulated calls to the service's numbers, as Twilio would, and reports on them."""
 
     def __init__(self, settings: Settings, flows: FlowSet, transport, sessions: sessionmaker[Session] | None,
-                 clock: SettableClock | None = None, twilio: Twilio | None = None):
+                 clock: SettableClock | None = None, twilio: Twilio | None = None, runtime=None):
         self.settings, self.flows, self.sessions, self.clock = settings, flows, sessions, clock
+        self.runtime = runtime or _in_process_runtime(transport, clock, twilio)
         self.twilio = twilio or Twilio(transport, settings.twilio_account_sid, settings.twilio_auth_token, [])
         self.twilio.transport = transport
         self.twilio.numbers.update({n: self._number(n) for flow in flows for n in flow.numbers})
@@ -73,7 +75,8 @@ class Dialer:
         runtime = app.extensions["ivr"]
         runtime.redis.ping()  # fail here, in one line, rather than as an apology in every call
         server = RestServer(app).__enter__()
-        return cls(settings, runtime.flows, HttpTransport(connect_to=server.url), runtime.sessions, clock, twilio)
+        return cls(settings, runtime.flows, HttpTransport(connect_to=server.url), runtime.sessions, clock, twilio,
+                   runtime)
 
     @classmethod
     def over_http(cls, settings: Settings, url: str) -> "Dialer":
@@ -90,21 +93,52 @@ class Dialer:
                             status_callback=url("/voice/status"))
 
     def run(self, scenario: Scenario) -> Outcome:
-        spec = scenario.spec.call
+        spec, problems = scenario.spec.call, []
         if spec.to not in self.twilio.numbers:  # a number of no region: the service must still answer
             self.twilio.numbers[spec.to] = self._number(spec.to)
-        problems = []
-        if spec.at:
+        in_process = self.clock is not None and self.runtime is not None
+        if not in_process and (scenario.spec.desk or scenario.spec.before or scenario.spec.callbacks):
+            problems.append("`desk:`, `before:` and `callbacks:` need the service in this process (run without --url)")
+        flow = self.flows.for_number(spec.to)
+        self._set_clock(spec.to, scenario.spec.before[0].at if scenario.spec.before else spec.at, problems)
+        preset = scenario_queue.apply(self.runtime, flow.region, scenario.spec.desk, self.clock()) \
+            if in_process and flow else scenario_queue.Preset()
+        try:
+            for at, script, agents in scenario.earlier() if in_process else []:
+                self._set_clock(spec.to, at, problems)
+                self._people(agents)
+                self.twilio.call(spec.to, spec.from_, script, **spec.params)
+            self._set_clock(spec.to, spec.at, problems)
+            self._people(scenario.agents())
+            call = self.twilio.call(spec.to, spec.from_, scenario.script(), **spec.params)
+            placed = []
+            if in_process and scenario.spec.callbacks:
+                scenario_queue.point_rest_at(self.runtime, self.twilio)
+                placed = scenario_queue.play_callbacks(self.runtime, self.twilio, self.clock, call.sid, preset)
+        finally:
+            if in_process:
+                scenario_queue.clear(self.runtime, preset)
+        report = build_report(call, self.sessions, placed, self.flows)
+        return Outcome(scenario, report, problems + check(scenario.spec.expect, report))
+
+    def _set_clock(self, to: str, at: str | None, problems: list[str]) -> None:
+        if at:
             if self.clock is None:
                 problems.append("`at:` needs the service in this process (run without --url)")
             else:
-                flow = self.flows.for_number(spec.to)
-                self.clock.set(spec.at, flow.timezone if flow else "UTC")
+                flow = self.flows.for_number(to)
+                self.clock.set(at, flow.timezone if flow else "UTC")
         elif self.clock is not None:
             self.clock.reset()
+
+    def _people(self, agents) -> None:
         self.twilio.forget_people()
-        for number, agents in scenario.agents().items():
-            self.twilio.person(number, *agents)
-        call = self.twilio.call(spec.to, spec.from_, scenario.script(), **spec.params)
-        report = build_report(call, self.sessions)
-        return Outcome(scenario, report, problems + check(scenario.spec.expect, report))
+        for number, behaviours in agents.items():
+            self.twilio.person(number, *behaviours)
+
+
+def _in_process_runtime(transport, clock, twilio):
+    """The service's runtime when it runs in this process (scenario tests: the emulator knows the
+    app it serves, or reaches it through a Flask test client)."""
+    app = getattr(twilio, "app", None) or getattr(getattr(transport, "client", None), "application", None)
+    return app.extensions.get("ivr") if app is not None and clock is not None else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from ivr import engine, tickets, twiml
+from ivr import agent_queue, callbacks, engine, tickets, twiml
 from ivr.actions import ConsentRecorded, Say
 from ivr.errors import CallStateMissing
 from ivr.records import Arrival, end_call, find_call, note, record_outcome, start_call
@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 LAST_RESORT = "We are sorry, something went wrong on our side. Please contact us through the help centre. Goodbye."
 
 
-def answer(rt: Runtime, arrival: Arrival) -> str:
-    """A new inbound call: open or join its ticket and run the region's flow to the first question."""
+def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
+    """A new inbound call: open or join its ticket and run the region's flow to the first question.
+    (An urgent call back we placed is answered the same way, with `prefix` said first.)"""
     now = rt.clock()
     flow = rt.flows.for_number(arrival.to)
     if flow is None:
@@ -38,9 +39,12 @@ def answer(rt: Runtime, arrival: Arrival) -> str:
             ticket.caller_verification = arrival.stir_verstat
         call = start_call(db, arrival, flow.region, flow.version, ticket, now)
         note(db, call, "ticket_joined" if joined else "ticket_opened", now, reference=ticket.reference)
+        pending = callbacks.pending_for(db, arrival.caller.number)
         state = engine.new_call(flow, arrival.call_sid, ticket=ticket.reference,
                                 caller_withheld="yes" if arrival.caller.withheld else "",
-                                security_ticket="yes" if security is not None else "")
+                                security_ticket="yes" if security is not None else "",
+                                caller=arrival.caller.number or "",
+                                callback_pending="yes" if pending and prefix is None else "")
         if security is not None and security.language in flow.language_codes:
             state = state.with_(language=security.language)
         outcome = engine.step(flow, state, CallStarted(), now)
@@ -50,7 +54,7 @@ def answer(rt: Runtime, arrival: Arrival) -> str:
     rt.calls.save(state)
     rt.metrics.calls_started.labels(flow.region).inc()
     _count_consent(rt, flow.region, actions)
-    return twiml.render(actions, rt.url_for)
+    return twiml.render([*(prefix or []), *actions], rt.url_for)
 
 
 def advance(rt: Runtime, call_sid: str, event: Event, prefix: list | None = None) -> str:
@@ -88,6 +92,8 @@ def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> boo
                 note(db, call, "end", now, status=status)
             end_call(db, call, status, duration, now)
             rt.metrics.calls_ended.labels(status).inc()
+    if state is not None and state.vars.get("queue_desk"):
+        agent_queue.leave(rt.redis, state.vars["queue_desk"], call_sid)
     rt.calls.forget(call_sid)
     return True
 

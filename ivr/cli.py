@@ -327,9 +327,11 @@ def _agent_options(agents) -> dict[str, list[str]]:
     return result
 
 
-from ivr.cli_models import models  # noqa: E402  (the group lives in its own module)
+from ivr.cli_callbacks import callbacks  # noqa: E402  (the groups live in their own modules)
+from ivr.cli_models import models  # noqa: E402
 
 main.add_command(models)
+main.add_command(callbacks)
 
 if __name__ == "__main__":
     main()

@@ -13,12 +13,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ivr import callbacks, engine, freeze, paging
-from ivr.actions import DialAgent, FreezeRequest, HearVia, Listen, RequestCallback, Transfer
+from ivr import agent_queue, callbacks, engine, freeze, paging
+from ivr.actions import (BookCallback, CancelCallbacks, DialAgent, EnterQueue, FreezeRequest, HearVia, JoinQueue,
+                         Listen, Note, RequestCallback, Transfer)
+from ivr.agent_queue import Member
 from ivr.flows import Flow
-from ivr.models import Call
+from ivr.models import Call, CallbackRequest
 from ivr.records import note, record_outcome, security_brief
-from ivr.state import CallState, Heard, TransferEnded
+from ivr.state import CallbackBooked, CallState, Heard, QueueLeft, TransferEnded
 from ivr.urgent import chain_for, note_after
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,12 @@ log = logging.getLogger(__name__)
 class _After:
     """Work to do once the webhook's transaction has committed."""
 
-    kind: str  # "freeze" or "page"
+    kind: str  # "freeze", "page", "callback" (schedule it), "keep_place" or "cancelled"
     row_id: int
     call_sid: str
     action: FreezeRequest | None = None
+    desk: str | None = None
+    key: str | None = None
 
 
 def carry_out(rt, flow: Flow, db: Session, call: Call, outcome, now: datetime) -> tuple[CallState, list]:
@@ -68,6 +72,30 @@ def carry_out(rt, flow: Flow, db: Session, call: Call, outcome, now: datetime) -
                     continue
                 state = state.with_vars(listen_mode=mode)
                 done.append(HearVia(mode, action, flow.language(action.language).speech))
+            case JoinQueue():
+                desk, verdict = _join(rt, flow, call, state, action, now)
+                if verdict in ("full", "closed"):
+                    nxt = engine.step(flow, state, QueueLeft(verdict), now)
+                    record_outcome(db, call, nxt.state, nxt.actions, now)
+                    state, pending[:0] = nxt.state, list(nxt.actions)
+                    continue
+                note(db, call, f"queue_{verdict}", now, desk=desk.name, band=action.band,
+                     position=agent_queue.position(rt.redis, desk.name, call.call_sid)[0])
+                state = state.with_vars(queue_desk=desk.name)
+                done.append(EnterQueue(desk.name))
+            case BookCallback():
+                event, after = _book(rt, flow, db, call, state, action, now)
+                nxt = engine.step(flow, state, event, now)
+                record_outcome(db, call, nxt.state, nxt.actions, now)
+                state, pending[:0] = nxt.state, list(nxt.actions)
+                done.extend(after)
+            case CancelCallbacks():
+                cancelled = callbacks.cancel(db, callbacks.pending_for(db, _caller(call)), now, "caller_cancelled")
+                note(db, call, "callback_cancelled", now, requests=[c.id for c in cancelled])
+                done.extend(_After("cancelled", c.id, call.call_sid, desk=c.desk, key=c.key) for c in cancelled)
+            case Note(kind="urgent") if state.vars.get("queue_desk"):  # from the queue to the security line
+                agent_queue.leave(rt.redis, state.vars["queue_desk"], call.call_sid)
+                done.append(action)
             case _:
                 done.append(action)
     return state, done
@@ -90,22 +118,80 @@ def settle(rt, actions: list) -> list:
                 paging.schedule(rt, action.row_id)
             except Exception:  # Redis down: the page row stays pending; `ivr pages resend` picks it up
                 log.exception("could not enqueue page %s", action.row_id)
+        else:
+            _settle_callback(rt, action)
     return out
 
 
+def _settle_callback(rt, action: _After) -> None:
+    """After the commit: keep a booked caller's place, schedule the call back's job, or drop a
+    cancelled one's. Redis down: the reconciler puts the jobs back from the database."""
+    from ivr import callback_jobs
+
+    try:
+        if action.kind == "keep_place" and action.desk:
+            agent_queue.to_placeholder(rt.redis, action.desk, action.call_sid, action.key)
+        if action.kind in ("callback", "keep_place"):
+            callback_jobs.schedule(rt, action.row_id)
+            callback_jobs.keep_reconciling(rt.jobs, rt.settings.callback_reconcile_seconds)
+        if action.kind == "cancelled":
+            if action.desk:
+                agent_queue.drop_placeholder(rt.redis, action.desk, action.key)
+            with rt.sessions() as db:
+                request = db.get(CallbackRequest, action.row_id)
+                if request is not None:
+                    callback_jobs.cancel_jobs(rt, request)
+    except Exception:
+        log.exception("call back %s: could not %s; the reconciler will", action.row_id, action.kind)
+
+
+def _join(rt, flow: Flow, call: Call, state: CallState, action: JoinQueue, now: datetime):
+    """Put the caller in their region's desk queue: (desk, joined | rejoined | full | closed)."""
+    desk = rt.desks.for_region(flow.region) if rt.desks else None
+    if desk is None or not flow.hours.is_open(now):
+        return desk, "closed"
+    member = Member(call.call_sid, "caller", action.band, flow.region, state.language,
+                    ticket=state.vars.get("ticket", ""), issue=state.vars.get("issue", ""), settings=action.settings)
+    return desk, agent_queue.join(rt.redis, desk.name, member, now, action.settings.max_size)
+
+
+def _book(rt, flow: Flow, db: Session, call: Call, state: CallState, action: BookCallback, now: datetime):
+    """Book the call back: due when the caller would have reached an agent (their place in the
+    queue), as soon as one is free, or at the next opening. Returns the engine's answer and what
+    to do after the commit."""
+    desk = rt.desks.for_region(flow.region) if rt.desks else None
+    place = agent_queue.position(rt.redis, desk.name, call.call_sid)[0] if desk and action.source == "queue" else 0
+    if desk is not None and not place:
+        place = agent_queue.size(rt.redis, desk.name) + 1  # at the end of the queue as it stands
+    wait = agent_queue.estimate_seconds(rt.redis, desk, place) if desk is not None else 0
+    due = callbacks.due_time(flow.hours, now, wait)
+    request = callbacks.request(db, call, call.ticket, action.number, "normal", f"caller_{action.source}", now,
+                                due=due.at, language=state.language, desk=desk.name if desk else None,
+                                caller_id=call.to_number, max_attempts=rt.settings.callback_max_attempts)
+    keeps_place = action.source == "queue" and bool(state.vars.get("queue_desk")) and due.when == "soon"
+    event = CallbackBooked(due.when, due.minutes, due.at.astimezone(flow.hours.zone).isoformat(timespec="minutes"),
+                           request.id, keeps_place)
+    kind = "keep_place" if keeps_place else "callback"
+    return event, [_After(kind, request.id, call.call_sid, desk=state.vars.get("queue_desk") or None, key=request.key)]
+
+
 def _callback(rt, flow, db, call, state, action: RequestCallback, now) -> list:
-    request = callbacks.request(db, call, call.ticket, _caller(call), action.priority, action.reason, now)
+    desk = rt.desks.for_region(flow.region) if rt.desks else None
+    request = callbacks.request(db, call, call.ticket, _caller(call), action.priority, action.reason, now,
+                                language=state.language, desk=desk.name if desk else None, caller_id=call.to_number,
+                                max_attempts=rt.settings.callback_max_attempts)
     note(db, call, "callback_requested", now, priority=action.priority, request=request.id if request else None,
          number=request.number if request else None)
+    scheduled = [_After("callback", request.id, call.call_sid)] if request is not None else []
     if not action.page:
-        return []
+        return scheduled
     team, _ = chain_for(db, flow, state, now)
     if team is None or call.ticket is None:
         log.error("call %s: no security team to page for region %s", call.call_sid, flow.region)
-        return []
+        return scheduled
     page = paging.open_page(db, call.ticket, team, action.reason, security_brief(call, state, now), now)
     note(db, call, "page_opened", now, page=page.id, team=team.name)
-    return [_After("page", page.id, call.call_sid)]
+    return [*scheduled, _After("page", page.id, call.call_sid)]
 
 
 

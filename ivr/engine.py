@@ -11,13 +11,17 @@ import string
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr.actions import (Action, ConsentRecorded, FreezeRequest, Gather, Hangup, Listen, Note, RequestCallback, Say,
-                         StartRecording, Transfer, UpdateTicket)
+from ivr import callback_numbers
+from ivr.actions import (Action, BookCallback, CancelCallbacks, ConsentRecorded, FreezeRequest, Gather, Hangup,
+                         JoinQueue, Listen, Note, QueueSettings, RequestCallback, Say, StartRecording, Transfer,
+                         UpdateTicket)
 from ivr.errors import EngineError
 from ivr.flows import Flow
-from ivr.state import CallEnded, CallStarted, CallState, Digits, Event, Heard, NoInput, Speech, TransferEnded
-from ivr.steps import (CallbackStep, Condition, ConsentStep, FreezeStep, GotoStep, HangupStep, LanguageStep,
-                       ListenStep, MenuStep, RouteStep, SayStep, StartRecordingStep, TicketStep, TransferStep)
+from ivr.state import (CallbackBooked, CallEnded, CallStarted, CallState, Digits, Event, Heard, NoInput, QueueLeft,
+                       Speech, TransferEnded)
+from ivr.steps import (CallbackOfferStep, CallbackStep, CancelCallbackStep, Condition, ConsentStep, FreezeStep,
+                       GotoStep, HangupStep, LanguageStep, ListenStep, MenuStep, QueueStep, RouteStep, SayStep,
+                       StartRecordingStep, TicketStep, TransferStep)
 
 MAX_TRANSITIONS = 100  # steps run for one event before we call it a loop
 
@@ -49,7 +53,7 @@ def step(flow: Flow, state: CallState, event: Event, now: datetime) -> Outcome:
             note = Note("end", {"status": status, "step": state.step, "waiting": state.waiting,
                                 "path": list(state.path)})
             return Outcome((note,), state.with_(ended=True, waiting=False))
-        case Digits() | Speech() | NoInput() | TransferEnded() | Heard():
+        case Digits() | Speech() | NoInput() | TransferEnded() | Heard() | QueueLeft() | CallbackBooked():
             if not state.waiting or state.step not in flow.steps:
                 raise EngineError(f"call {state.call_sid}: input arrived but no question is open")
             if _is_urgent_key(flow, state, event):
@@ -71,7 +75,7 @@ def _start(flow: Flow, state: CallState, now: datetime) -> Outcome:
 
 def _is_urgent_key(flow: Flow, state: CallState, event: Event) -> bool:
     return (flow.urgent is not None and isinstance(event, Digits) and event.digits[:1] == flow.urgent.key
-            and not state.vars.get("urgent"))
+            and not state.vars.get("urgent") and state.vars.get("offer_stage") != "keyin")  # a number may start with 9
 
 
 def go_urgent(flow: Flow, state: CallState, trigger: str, actions: list[Action] | None = None) -> Outcome:
@@ -86,7 +90,9 @@ def go_urgent(flow: Flow, state: CallState, trigger: str, actions: list[Action] 
 def _answer(flow: Flow, state: CallState, event: Event) -> Outcome:
     current = flow.steps[state.step]
     if isinstance(event, TransferEnded) != isinstance(current, TransferStep) or \
-            (isinstance(event, Heard) and not isinstance(current, ListenStep)):
+            (isinstance(event, Heard) and not isinstance(current, ListenStep)) or \
+            (isinstance(event, QueueLeft) and not isinstance(current, QueueStep)) or \
+            (isinstance(event, CallbackBooked) and not isinstance(current, CallbackOfferStep)):
         raise EngineError(f"call {state.call_sid}: {type(event).__name__} does not answer step '{state.step}'")
     match current:
         case ListenStep():
@@ -101,6 +107,10 @@ def _answer(flow: Flow, state: CallState, event: Event) -> Outcome:
             return _answer_menu(flow, state, current, event)
         case ConsentStep():
             return _answer_consent(flow, state, current, event)
+        case QueueStep():
+            return _answer_queue(flow, state, current, event)
+        case CallbackOfferStep():
+            return _answer_callback_offer(flow, state, current, event)
     raise EngineError(f"step '{state.step}' does not take input")
 
 
@@ -205,10 +215,43 @@ def _enter_hangup(flow, state, current: HangupStep):
     return state.with_(ended=True), actions, None
 
 
+def _enter_queue(flow, state, current: QueueStep):
+    first = any(_matches(condition, state) for condition in current.first)
+    rejoining = state.vars.get("queue_step") == state.step  # back from the offer or a missed agent: no welcome
+    settings = QueueSettings(announce_every=current.announce_every, hold_music=current.hold_music,
+                             offer_key=current.offer_key, offer_over=current.offer_over,
+                             offer_after=current.offer_after, max_size=current.max_size)
+    actions = [] if rejoining else say_prompts(flow, state, current.prompts)
+    actions.append(JoinQueue(state.step, "first" if first else "normal", settings))
+    return state.with_(waiting=True).with_vars(queue_step=state.step), actions, None
+
+
+def _enter_callback_offer(flow, state, current: CallbackOfferStep, lead: tuple[Say, ...] = ()):
+    """Confirm the calling number when we may call it; otherwise ask for one to be keyed in."""
+    caller = state.vars.get("caller", "")
+    usable = _callback_check(flow, current, caller) if caller else None
+    if usable is not None and usable.ok and state.vars.get("offer_stage") != "keyin":
+        state = state.with_vars(offer_stage="confirm", number_tail=callback_numbers.tail(usable.number))
+        prompts = say_prompts(flow, state, ["callback_confirm_number"])
+        return state.with_(waiting=True), [Gather(state.step, lead + tuple(prompts), current.timeout)], None
+    keys = ["callback_key_number"]
+    if caller and not state.vars.get("offer_stage") and not lead:
+        keys.insert(0, "callback_number_unusable")  # why we ask, the first time only
+    gather = Gather(state.step, lead + tuple(say_prompts(flow, state, keys)), current.timeout, num_digits=20,
+                    finish_on_key="#")
+    return state.with_(waiting=True).with_vars(offer_stage="keyin"), [gather], None
+
+
+def _enter_cancel_callback(flow, state, current: CancelCallbackStep):
+    return state.with_vars(callback_pending=""), [CancelCallbacks(), *say_prompts(flow, state, current.prompts)], \
+        current.next
+
+
 _ENTER = {SayStep: _enter_say, GotoStep: _enter_goto, LanguageStep: _enter_language, MenuStep: _enter_menu,
           ConsentStep: _enter_consent, RouteStep: _enter_route, TicketStep: _enter_ticket,
           StartRecordingStep: _enter_start_recording, HangupStep: _enter_hangup, TransferStep: _enter_transfer,
-          FreezeStep: _enter_freeze, CallbackStep: _enter_callback, ListenStep: _enter_listen}
+          FreezeStep: _enter_freeze, CallbackStep: _enter_callback, ListenStep: _enter_listen,
+          QueueStep: _enter_queue, CallbackOfferStep: _enter_callback_offer, CancelCallbackStep: _enter_cancel_callback}
 
 
 # -- answers to open questions ---------------------------------------------------------------------
@@ -292,6 +335,88 @@ def _answer_transfer(flow, state, current: TransferStep, event: TransferEnded):
     actions = [note, *say_prompts(flow, state, current.hold),
                Transfer(state.step, attempt, current.ring_seconds, current.accept_seconds)]
     return Outcome(tuple(actions), state.with_vars(transfer_attempt=str(attempt)))
+
+
+def _answer_queue(flow, state, current: QueueStep, event):
+    """Out of the queue: the conversation is over, the queue is full or closed, a missed agent
+    (back in the same place), or a key pressed while holding (the offer key books a call back)."""
+    if isinstance(event, QueueLeft):
+        note = Note("queue_left", {"step": state.step, "reason": event.reason, "agent": event.agent})
+        if event.reason == "connected":
+            return _run(flow, state.with_(waiting=False).with_vars(queue_step="").visiting(current.connected), [note])
+        if event.reason in ("full", "closed"):
+            state = state.with_(waiting=False).with_vars(queue_step="", offer_from="overflow")
+            return _run(flow, state.visiting(current.overflow), [note])
+        new_state, actions, _ = _enter_queue(flow, state, current)
+        return Outcome((note, *actions), new_state)
+    if isinstance(event, Digits) and event.digits[:1] == current.offer_key:
+        note = Note("callback_chosen", {"step": state.step})
+        state = state.with_(waiting=False).with_vars(offer_from="queue", offer_stage="")
+        return _run(flow, state.visiting(current.callback), [note])
+    new_state, actions, _ = _enter_queue(flow, state, current)  # any other key, or none: hold on, same place
+    return Outcome(tuple(actions), new_state)
+
+
+def _answer_callback_offer(flow, state, current: CallbackOfferStep, event):
+    stage = state.vars.get("offer_stage")
+    if isinstance(event, CallbackBooked):
+        return _callback_booked(flow, state, current, event)
+    if stage == "confirm" and isinstance(event, Digits) and event.digits[:1] in ("1", "2"):
+        if event.digits[:1] == "1":
+            return _book(flow, state, _callback_check(flow, current, state.vars.get("caller", "")).number)
+        state = state.with_(attempts=0).with_vars(offer_stage="keyin")
+        new_state, actions, _ = _enter_callback_offer(flow, state, current)
+        return Outcome(tuple(actions), new_state)
+    if stage == "keyin" and isinstance(event, Digits) and event.digits:
+        checked = _callback_check(flow, current, event.digits)
+        if checked.ok:
+            return _book(flow, state, checked.number)
+        note = Note("callback_number_refused", {"step": state.step, "problem": checked.problem,
+                                                "attempt": state.attempts + 1})
+        return _offer_again(flow, state, current, note, f"callback_number_{checked.problem}")
+    kind = "no_input" if isinstance(event, NoInput) else "invalid_choice"
+    note = Note(kind, {"step": state.step, "attempt": state.attempts + 1,
+                       "digits": event.digits if isinstance(event, Digits) else None})
+    return _offer_again(flow, state, current, note, kind)
+
+
+def _offer_again(flow, state, current: CallbackOfferStep, note: Note, why: str) -> Outcome:
+    attempts = state.attempts + 1
+    lead = tuple(say_prompts(flow, state, [why]))
+    if attempts > current.retries:
+        reason = list(lead) if why.startswith("callback_number_") else []  # a refused number: always say why
+        state = state.with_vars(offer_stage="", number_tail="")
+        return _run(flow, state.with_(waiting=False).visiting(current.declined),
+                    [note, *reason, Note("gave_up", {"step": state.step})])
+    new_state, actions, _ = _enter_callback_offer(flow, state.with_(attempts=attempts, waiting=False), current, lead)
+    return Outcome((note, *actions), new_state)
+
+
+def _book(flow, state, number: str) -> Outcome:
+    source = state.vars.get("offer_from") or ("closed" if state.hours != "open" else "overflow")
+    state = state.with_(waiting=True).with_vars(offer_stage="booking", callback_number=number)
+    return Outcome((BookCallback(number, source),), state)
+
+
+def _callback_booked(flow, state, current: CallbackOfferStep, event: CallbackBooked) -> Outcome:
+    note = Note("callback_booked", {"step": state.step, "request": event.request, "when": event.when,
+                                    "due_local": event.local or None, "keeps_place": event.keeps_place})
+    state = state.with_(waiting=False).with_vars(offer_stage="", offer_from="")
+    if event.when == "failed":
+        return _run(flow, state.visiting(current.declined), [note])
+    due = datetime.fromisoformat(event.local) if event.local else None
+    days = [d.strip() for d in flow.prompts[state.language].get("weekdays", "").split(",")]
+    state = state.with_vars(callback_minutes=str(max(1, event.minutes)),
+                            callback_day=days[due.weekday()] if due and len(days) == 7 else "",
+                            callback_time=f"{due:%H:%M}" if due else "", queue_step="")
+    keys = ["callback_booked_soon" if event.when == "soon" else "callback_booked_opening"]
+    if event.keeps_place:
+        keys.append("callback_keep_place")
+    return _run(flow, state.visiting(current.booked), [note, *say_prompts(flow, state, keys)])
+
+
+def _callback_check(flow, current: CallbackOfferStep, number: str) -> callback_numbers.NumberCheck:
+    return callback_numbers.check(number, callback_numbers.home_country(flow.numbers), tuple(current.countries))
 
 
 def _answer_language(flow, state, current: LanguageStep, event):

@@ -9,7 +9,8 @@ from ivr.steps import ConsentStep, RouteStep, StartRecordingStep, exits, prompt_
 
 # Names any prompt may use; menus add their own with `set`.
 BUILTIN_VARIABLES = {"ticket", "ticket_digits", "region_name", "help_centre", "support_email", "holiday", "digit",
-                     "intent_words"}
+                     "intent_words", "queue_position", "queue_minutes", "queue_offer_key", "number_tail",
+                     "callback_minutes", "callback_day", "callback_time"}
 WORD_LISTS = ("words_yes", "words_no")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -41,6 +41,7 @@ class Call(Base):
     region: Mapped[str | None] = mapped_column(String(8))
     from_number: Mapped[str | None] = mapped_column(String(64))
     to_number: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str | None] = mapped_column(String(16), default="inbound")  # or outbound (a call back)
     caller_country: Mapped[str | None] = mapped_column(String(2))
     caller_withheld: Mapped[bool] = mapped_column(Boolean, default=False)
     stir_verstat: Mapped[str | None] = mapped_column(String(64))
@@ -122,23 +123,70 @@ class OncallEntry(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)  # team: timezone, regions, language, version
 
 
+ACTIVE_CALLBACK = ("pending", "calling")  # statuses of a call back still to be made (see ivr/callbacks.py)
+
+
 class CallbackRequest(Base):
-    """A caller to be called back. Urgent security requests go first."""
+    """A caller to be called back. Urgent security requests go first. At most one active request
+    per number and ticket (a unique partial index): asking again updates it."""
 
     __tablename__ = "callback_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(32))  # names it in RQ jobs and Twilio URLs (unique)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))  # the call that asked for it
     region: Mapped[str] = mapped_column(String(8))
+    desk: Mapped[str | None] = mapped_column(String(64))  # the queue the call back joins
+    language: Mapped[str | None] = mapped_column(String(8))
     number: Mapped[str | None] = mapped_column(String(32))
+    caller_id: Mapped[str | None] = mapped_column(String(32))  # our number the call back comes from
     priority: Mapped[int] = mapped_column(Integer)  # 0 = urgent security, then by order
     reason: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, calling, completed, failed, cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_callback_requests_due", "status", "priority", "due_at"),)
+    attempts_made: Mapped[list["CallbackAttempt"]] = relationship(back_populates="request",
+                                                                  order_by="CallbackAttempt.attempt")
+
+    __table_args__ = (
+        Index("ix_callback_requests_due", "status", "priority", "due_at"),
+        Index("ux_callback_requests_key", "key", unique=True),
+        Index("ux_callback_requests_active", "number", "ticket_id", unique=True,
+              sqlite_where=text("status IN ('pending', 'calling')"),
+              postgresql_where=text("status IN ('pending', 'calling')")),
+    )
+
+
+class CallbackAttempt(Base):
+    """One outbound call placed for a call back. `idempotency_key` makes placing it happen once:
+    whoever inserts the row places the call; whoever finds it checks the call records first."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # 1, 2, ...
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    call_sid: Mapped[str | None] = mapped_column(String(34), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="placing")  # placing, placed, then Twilio's status
+    answered_by: Mapped[str | None] = mapped_column(String(32))  # Twilio's AMD result
+    outcome: Mapped[str | None] = mapped_column(String(32))  # answered, machine, no-answer, busy, failed
+    owner: Mapped[str | None] = mapped_column(String(64))  # who is placing it (an RQ job), under a lease
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    placed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    request: Mapped[CallbackRequest] = relationship(back_populates="attempts_made")
+
+    __table_args__ = (Index("ux_callback_attempts_request_attempt", "request_id", "attempt", unique=True),)
 
 
 class Page(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -99,3 +99,26 @@ class OpeningHours:
         if any(start <= moment < end or (end == time.max and moment >= start) for start, end in spans):
             return HoursStatus("open")
         return HoursStatus("closed")
+
+    def next_opening(self, after: datetime, horizon_days: int = 21) -> datetime | None:
+        """The first moment at or after `after` when the line is open (`after` itself when it is
+        open then), in the region's timezone; holidays and closures are skipped. None when it
+        does not open within `horizon_days`."""
+        if after.tzinfo is None:
+            raise ValueError("next_opening needs an aware datetime")
+        if self.status_at(after).is_open:
+            return after
+        local = after.astimezone(self.zone)
+        weekly = dict(self.weekly)
+        for offset in range(horizon_days + 1):
+            day = local.date() + timedelta(days=offset)
+            if self.holiday_name(day):
+                continue
+            for start, _end in sorted(weekly.get(DAYS[day.weekday()], ())):
+                opening = datetime.combine(day, start, tzinfo=self.zone)
+                if opening >= local:
+                    return opening
+        return None
+
+    def is_open(self, at: datetime) -> bool:
+        return self.status_at(at).is_open

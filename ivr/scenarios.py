@@ -38,6 +38,17 @@ class TicketExpect(_Model):
     priority: str | None = None
 
 
+class CallbackExpect(_Model):
+    """The call back booked on the call (the caller's newest), after any call backs were placed."""
+
+    status: Literal["pending", "calling", "completed", "failed", "cancelled"] | None = None
+    number: str | None = None
+    attempts: int | None = None
+    due: str | None = None  # local time it is (or was last) due, e.g. 2026-12-29T08:00
+    heard: list[str] = []  # what the person called back heard, over every attempt, in order
+    connected_to: str | None = None  # the agent the call back reached
+
+
 class Expect(_Model):
     heard: list[str] = []  # fragments the caller hears, in this order
     not_heard: list[str] = []
@@ -48,6 +59,23 @@ class Expect(_Model):
     path: list[str] = []  # steps the call passes, in this order (others may come between)
     ended_by: Literal["ivr-hangup", "caller-hangup", "no-more-verbs", "stock-error"] | None = None
     connected_to: str | None = None  # the number the caller was bridged to (an agent), or "nobody"
+    callback: CallbackExpect | Literal["none"] | None = None
+
+
+class DeskPreset(_Model):
+    """The region's queue as the call finds it (in-process runs only)."""
+
+    busy: list[str] | Literal["all"] = []  # agents (their numbers) on other calls, or all of them
+    waiting: int = Field(default=0, ge=0, le=500)  # callers already waiting, ahead of this one
+    handle_seconds: list[int] = []  # how long the desk's recent conversations lasted
+
+
+class EarlierCall(_Model):
+    """A call the same caller made before this one (not checked), e.g. one that booked a call back."""
+
+    at: str | None = None
+    caller: list[str | dict] = []
+    agents: dict[str, list[str | dict]] = {}
 
 
 class ScenarioFile(_Model):
@@ -55,6 +83,9 @@ class ScenarioFile(_Model):
     call: CallSpec
     caller: list[str | dict] = []
     agents: dict[str, list[str | dict]] = {}
+    desk: DeskPreset | None = None
+    before: list[EarlierCall] = []
+    callbacks: bool = False  # after the call, place the call backs it booked as they fall due
     expect: Expect = Expect()
 
     @field_validator("caller")
@@ -88,6 +119,10 @@ class Scenario:
     def agents(self) -> dict[str, list[Agent]]:
         return {number: [agent(item) for item in items] for number, items in self.spec.agents.items()}
 
+    def earlier(self) -> list[tuple[str | None, list[CallerAction], dict[str, list[Agent]]]]:
+        return [(e.at, [caller_action(i) for i in e.caller], {n: [agent(i) for i in items] for n, items in
+                                                              e.agents.items()}) for e in self.spec.before]
+
 
 def caller_action(item: str | dict) -> CallerAction:
     """`silence`, `hangup`, {press: "12#"}, {say: "text"} or {say: {text, language, wav}}."""
@@ -109,16 +144,17 @@ def caller_action(item: str | dict) -> CallerAction:
 
 
 def agent(item: str | dict) -> Agent:
-    """`answer` (and press 1), `no-answer`, `busy`, `silent` (answers, presses nothing), or
-    {answer: answer, presses: ["1"], talk_seconds: 60}."""
+    """`answer` (and press 1), `no-answer`, `busy`, `silent` (answers, presses nothing), `machine`
+    (an answering machine), or {answer: answer, presses: ["1"], talk_seconds: 60}."""
     shortcuts = {"answer": Agent(), "no-answer": Agent(answer="no-answer"), "busy": Agent(answer="busy"),
-                 "silent": Agent(presses=())}
+                 "silent": Agent(presses=()), "machine": Agent(answer="machine", presses=())}
     if isinstance(item, str) and item in shortcuts:
         return shortcuts[item]
     if isinstance(item, dict) and set(item) <= {"answer", "presses", "talk_seconds"}:
         return Agent(answer=item.get("answer", "answer"), presses=tuple(str(k) for k in item.get("presses", ["1"])),
                      talk_seconds=int(item.get("talk_seconds", 60)))
-    raise ValueError(f"{item!r} is not an agent: use answer, no-answer, busy, silent or {{answer: ..., presses: [...]}}")
+    raise ValueError(f"{item!r} is not an agent: use answer, no-answer, busy, silent, machine or "
+                     f"{{answer: ..., presses: [...]}}")
 
 
 def load_scenario(path: Path) -> Scenario:

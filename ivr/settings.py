@@ -37,6 +37,11 @@ class Settings:
     speech_path: str = "stream"  # how a language with a vosk model is heard: stream (Media Streams) or record
     speech_grammar: frozenset[str] = frozenset({"ko"})  # languages recognised with a closed phrase grammar
     speech_end_ms: int = 300  # quiet after speech that ends the caller's description
+    callback_max_attempts: int = 3  # calls placed for one call back before it counts as failed
+    callback_retry_seconds: int = 600  # wait before the 2nd attempt; then twice as long each time (within hours)
+    callback_ring_seconds: int = 30  # how long a call back rings
+    callback_amd: str = "sync"  # answering machine detection: sync (on the call's URL request) or async
+    callback_reconcile_seconds: int = 60  # how often workers check the database against RQ's jobs
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -77,6 +82,11 @@ class Settings:
             speech_path=_choice(env, "IVR_SPEECH_PATH", "stream", ("STREAM", "RECORD")).lower(),
             speech_grammar=frozenset(x.strip() for x in (env.get("IVR_SPEECH_GRAMMAR", "ko")).split(",") if x.strip()),
             speech_end_ms=_positive_int(env, "IVR_SPEECH_END_MS", 300),
+            callback_max_attempts=_positive_int(env, "IVR_CALLBACK_MAX_ATTEMPTS", 3),
+            callback_retry_seconds=_positive_int(env, "IVR_CALLBACK_RETRY_SECONDS", 600),
+            callback_ring_seconds=_positive_int(env, "IVR_CALLBACK_RING_SECONDS", 30),
+            callback_amd=_choice(env, "IVR_CALLBACK_AMD", "sync", ("SYNC", "ASYNC")).lower(),
+            callback_reconcile_seconds=_positive_int(env, "IVR_CALLBACK_RECONCILE_SECONDS", 60),
         )
 
 

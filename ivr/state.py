@@ -96,4 +96,27 @@ class Heard:
     issue: str | None = None  # the keypad menu's name for the intent
 
 
-Event = CallStarted | Digits | Speech | NoInput | CallEnded | TransferEnded | Heard
+@dataclass(frozen=True)
+class QueueLeft:
+    """The caller left the agents' queue without pressing a key. `reason`: connected (the
+    conversation with the agent is over), rejoin (back in the queue, keeping the place: the agent
+    did not answer), full, closed (the desk closed while they waited)."""
+
+    reason: str
+    agent: str | None = None
+
+
+@dataclass(frozen=True)
+class CallbackBooked:
+    """The app booked the call back a callback_offer step asked for. `when`: soon (within opening
+    hours, in about `minutes`), opening (at the next opening, `local` ISO time in the region's
+    timezone), or failed."""
+
+    when: str
+    minutes: int = 0
+    local: str = ""
+    request: int | None = None
+    keeps_place: bool = False
+
+
+Event = CallStarted | Digits | Speech | NoInput | CallEnded | TransferEnded | Heard | QueueLeft | CallbackBooked

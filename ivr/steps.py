@@ -1,7 +1,7 @@
 """The step kinds a flow file may use. Each is a small frozen model; the `kind` field picks it.
 
-New kinds (queue) slot in as one more model in `Step` and one more handler in the engine;
-nothing else in a flow file changes.
+A new kind slots in as one more model in `Step` and one more handler in the engine; nothing else
+in a flow file changes.
 """
 from __future__ import annotations
 
@@ -184,13 +184,66 @@ class CallbackStep(_Model):
     next: str
 
 
+QUEUE_PROMPTS = ("queue_position", "queue_next", "queue_wait", "queue_wait_short", "queue_offer", "queue_connecting")
+
+
+class QueueStep(_Model):
+    """Wait for an agent in the region's queue (its desk in flows/desks/). The caller hears their
+    place and the estimated wait on joining and every `announce_every` seconds, with hold music
+    (or quiet) in between. Pressing `offer_key` books a call back without losing the place; the
+    offer is announced once the estimated wait passes `offer_over` seconds or the caller has waited
+    `offer_after` seconds. Callers matching any of `first` wait ahead of the others. A full queue
+    (`max_size`), or a desk that has closed, sends the caller to `overflow`."""
+
+    kind: Literal["queue"]
+    prompts: list[str] = ["queue_joining"]  # said once, on joining
+    announce_every: int = Field(default=45, ge=10, le=600)
+    hold_music: str | None = None  # a URL Twilio can <Play>; none: quiet between announcements
+    offer_key: str = Field(default="1", pattern=r"^[0-8*#]$")
+    offer_over: int = Field(default=300, ge=0, le=7200)
+    offer_after: int = Field(default=180, ge=0, le=7200)
+    max_size: int = Field(default=25, ge=1, le=1000)
+    first: list[Condition] = []
+    connected: str  # after the conversation with the agent
+    callback: str  # the caller pressed offer_key: usually a callback_offer step
+    overflow: str  # the queue is full or the desk has closed
+
+
+CALLBACK_PROMPTS = ("callback_confirm_number", "callback_key_number", "callback_number_unusable",
+                    "callback_number_invalid", "callback_number_premium", "callback_number_foreign",
+                    "callback_booked_soon", "callback_booked_opening", "callback_keep_place", "weekdays")
+
+
+class CallbackOfferStep(_Model):
+    """Book a call back. The caller confirms the number they are calling from or keys in another,
+    which must be a valid number, not premium rate, in the region's own country or one of
+    `countries` (else they hear why and may try again, `retries` times). Then they hear when to
+    expect the call: as soon as it is their turn within opening hours, or the next opening."""
+
+    kind: Literal["callback_offer"]
+    countries: list[str] = []  # ISO codes callbacks may also go to, besides the region's own country
+    retries: int = Field(default=2, ge=0, le=5)
+    timeout: int = Field(default=10, ge=3, le=30)
+    booked: str
+    declined: str  # no number was agreed
+
+
+class CancelCallbackStep(_Model):
+    """Cancel the caller's pending call backs (their number, their ticket) and say so."""
+
+    kind: Literal["cancel_callback"]
+    prompts: list[str] = ["callback_cancelled"]
+    next: str
+
+
 Step = Annotated[
     Union[SayStep, LanguageStep, MenuStep, ConsentStep, RouteStep, TicketStep, StartRecordingStep,
-          HangupStep, GotoStep, TransferStep, FreezeStep, CallbackStep, ListenStep],
+          HangupStep, GotoStep, TransferStep, FreezeStep, CallbackStep, ListenStep, QueueStep, CallbackOfferStep,
+          CancelCallbackStep],
     Field(discriminator="kind"),
 ]
 STEP_KINDS = ("say", "language", "menu", "consent", "route", "ticket", "start_recording", "hangup", "goto",
-              "transfer", "freeze", "callback", "listen")
+              "transfer", "freeze", "callback", "listen", "queue", "callback_offer", "cancel_callback")
 
 
 def exits(step) -> list[tuple[str, str]]:
@@ -210,6 +263,10 @@ def exits(step) -> list[tuple[str, str]]:
             return [("connected", step.connected), ("unanswered", step.unanswered)]
         case ListenStep():
             return [("next", step.next), ("on_fail", step.on_fail)]
+        case QueueStep():
+            return [("connected", step.connected), ("callback", step.callback), ("overflow", step.overflow)]
+        case CallbackOfferStep():
+            return [("booked", step.booked), ("declined", step.declined)]
         case _:
             return [("next", step.next)]
 
@@ -217,8 +274,12 @@ def exits(step) -> list[tuple[str, str]]:
 def prompt_keys(step) -> list[str]:
     """Every prompt key a step may speak (language menus use 'language_option' in each language)."""
     match step:
-        case SayStep() | MenuStep() | HangupStep():
+        case SayStep() | MenuStep() | HangupStep() | CancelCallbackStep():
             return list(step.prompts)
+        case QueueStep():
+            return [*step.prompts, *QUEUE_PROMPTS]
+        case CallbackOfferStep():
+            return list(CALLBACK_PROMPTS)
         case TransferStep():
             return [*step.prompts, *step.hold]
         case FreezeStep():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from twilio.twiml.voice_response import Dial, Gather as GatherVerb, Start, Stop, VoiceResponse
 
 from ivr.audio.timing import speaking_seconds
-from ivr.actions import DialAgent, Gather, Hangup, HearVia, Say, StartRecording, StopStream
+from ivr.actions import DialAgent, EnterQueue, Gather, Hangup, HearVia, Say, StartRecording, StopStream
 
 RECORDING_EVENTS = "in-progress completed absent"
 
@@ -31,9 +31,17 @@ def render(actions, url_for) -> str:
                 response.append(stop)
             case HearVia():
                 _hear(response, action, url_for)
+            case EnterQueue():
+                add_enqueue(response, action.desk, url_for)
             case Hangup():
                 response.hangup()
     return str(response)
+
+
+def add_enqueue(response: VoiceResponse, desk: str, url_for) -> None:
+    """Wait in the desk's Twilio queue with our hold music (which also decides when to leave)."""
+    response.enqueue(desk, action=url_for(f"/voice/queue/left?desk={desk}"), method="POST",
+                     wait_url=url_for(f"/voice/queue/wait?desk={desk}"), wait_url_method="POST")
 
 
 def stream_name(attempt: int) -> str:
@@ -113,7 +121,7 @@ def _say(parent, say: Say) -> None:
 
 def _gather(gather: Gather, url_for) -> GatherVerb:
     verb = GatherVerb(action=url_for("/voice/gather"), method="POST", num_digits=gather.num_digits,
-                      timeout=gather.timeout, action_on_empty_result=True,
+                      timeout=gather.timeout, action_on_empty_result=True, finish_on_key=gather.finish_on_key,
                       input="dtmf speech" if gather.speech_language else "dtmf",
                       language=gather.speech_language, hints=gather.hints,
                       speech_timeout="auto" if gather.speech_language else None)

@@ -18,7 +18,7 @@ from ivr.db import make_engine, make_sessions, upgrade
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport, HttpTransport
-from ivr.models import Call, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
+from ivr.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
 from ivr.settings import PROJECT_ROOT, Settings
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -79,7 +79,7 @@ def _clean_stores(request):
         Redis.from_url(request.getfixturevalue("redis_url")).flushdb()
     if "sessions" in request.fixturenames or "app" in request.fixturenames:
         with request.getfixturevalue("sessions").begin() as db:
-            for model in (CallEvent, Consent, CallbackRequest, Page, FreezeRequest, Call, Ticket):
+            for model in (CallEvent, Consent, CallbackAttempt, CallbackRequest, Page, FreezeRequest, Call, Ticket):
                 db.execute(delete(model))
 
 

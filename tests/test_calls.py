@@ -73,7 +73,7 @@ def test_declined_consent_never_records(region, twilio, clock, sessions):
     consent = row.consents[0]
     assert (consent.outcome, consent.method, consent.policy) == ("declined", "dtmf", "all-party")
     assert row.ticket.status == "awaiting_agent" and row.ticket.category == "withdrawal"
-    assert call.heard("will contact you about ticket")
+    assert call.heard("We are putting you through to an agent")  # the agents' queue
 
 
 def test_consent_given_by_voice_through_twilio_speech(twilio, clock, sessions):

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings, strategies as st
 
 from ivr import engine
-from ivr.actions import ConsentRecorded, Gather, Listen, StartRecording, Transfer
-from ivr.state import CallStarted, Digits, Heard, NoInput, Speech, TransferEnded
+from ivr.actions import BookCallback, ConsentRecorded, Gather, JoinQueue, Listen, StartRecording, Transfer
+from ivr.state import CallbackBooked, CallStarted, Digits, Heard, NoInput, QueueLeft, Speech, TransferEnded
 from tests.flowkit import shipped
 
 FLOWS = shipped()
@@ -17,6 +17,7 @@ events = st.one_of(
     st.sampled_from(["yes", "no", "sure", "hello", "si", "同意", "不", "예", "아니요", "I don't know"]).map(Speech),
     st.sampled_from(["accepted", "no-answer", "busy", "not-accepted", "none-left"]),  # how a transfer attempt ends
 )
+QUEUE_LEFT = {"accepted": "connected", "none-left": "full", "busy": "closed"}  # how a wait in the queue ends
 
 
 HEARD = {"yes": ("kyc", 0.9), "no": ("withdrawal", 0.5), "sure": ("account_takeover", 0.95), "hello": (None, 0.0),
@@ -30,6 +31,10 @@ def fit(event, flow, state):
     if kind == "transfer":
         outcome = event if isinstance(event, str) else "no-answer"
         return TransferEnded(int(state.vars["transfer_attempt"]), outcome)
+    if kind == "callback_offer" and state.vars.get("offer_stage") == "booking":
+        return CallbackBooked("soon", 5, "2026-11-24T10:05")  # the app books what the step asked for
+    if kind == "queue" and isinstance(event, str):
+        return QueueLeft(QUEUE_LEFT.get(event, "rejoin"))
     if isinstance(event, str):
         return None
     if kind == "listen" and not state.vars.get("confirming") and not isinstance(event, Digits):
@@ -60,6 +65,7 @@ def test_random_walks_never_record_before_consent(region, walk, now):
                 consented = True
             if isinstance(action, StartRecording) and flow.consent == "all-party":
                 assert consented, f"{region}: recording started before consent on path {outcome.state.path}"
-        assert outcome.state.ended or any(isinstance(a, (Gather, Transfer, Listen)) for a in outcome.actions)
+        assert outcome.state.ended or any(isinstance(a, (Gather, Transfer, Listen, JoinQueue, BookCallback))
+                                          for a in outcome.actions)
     if flow.consent == "all-party" and outcome.state.consent == "declined":
         assert not outcome.state.recording

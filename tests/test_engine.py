@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from ivr import engine
-from ivr.actions import ConsentRecorded, Gather, Hangup, Note, Say, StartRecording, UpdateTicket
+from ivr.actions import ConsentRecorded, Gather, Hangup, JoinQueue, Note, Say, StartRecording, UpdateTicket
 from ivr.errors import EngineError
 from ivr.flows import load_flows
 from ivr.state import CallEnded, CallStarted, CallState, Digits, Heard, NoInput, Speech
@@ -176,10 +176,13 @@ def test_menu_choice_sets_the_issue_and_a_spoken_answer_follows(flows):
     assert after.state.step == "after_answer"
 
 
-def test_agent_request_updates_the_ticket_and_ends_cleanly(flows):
+def test_agent_request_updates_the_ticket_and_joins_the_agents_queue(flows):
     *_, after = run(flows.flows["us"], [Digits("1"), Digits("1"), Digits("6")])
     assert UpdateTicket({"status": "awaiting_agent", "category": "withdrawal"}) in after.actions
-    assert of(after, Hangup) and after.state.ended
+    [join] = of(after, JoinQueue)
+    assert join.band == "normal" and join.settings.offer_key == "1"
+    assert "putting you through to an agent" in spoken(after)[-1]
+    assert after.state.step == "agent_queue" and after.state.waiting and not after.state.ended
 
 
 def test_wrong_key_is_explained_and_the_menu_repeats(flows):
@@ -193,7 +196,7 @@ def test_menu_gives_up_after_its_retries_and_routes_to_an_agent(flows):
     *_, after = run(flows.flows["us"], [Digits("1"), Digits("1"), NoInput(), NoInput(), NoInput()])
     assert any(isinstance(a, Note) and a.kind == "gave_up" for a in after.actions)
     assert UpdateTicket({"status": "awaiting_agent", "category": ""}) in after.actions
-    assert after.state.ended
+    assert after.state.step == "agent_queue"
 
 
 def test_one_party_region_gives_notice_and_records_without_asking(flows):
@@ -214,7 +217,8 @@ def test_call_ended_notes_where_the_caller_was(flows):
     *_, waiting = run(flows.flows["us"], [Digits("1"), Digits("1")])
     ended = engine.step(flows.flows["us"], waiting.state, CallEnded("completed"), WEEKDAY_NOON_LA)
     assert ended.state.ended
-    path = ["greeting", "choose_language", "fraud_warning", "consent", "check_hours", "ticket_number", "describe"]
+    path = ["greeting", "choose_language", "fraud_warning", "consent", "check_hours", "ticket_number", "callback_check",
+            "describe"]
     assert ended.actions == (Note("end", {"status": "completed", "step": "describe", "waiting": True,
                                           "path": path}),)
 

@@ -44,13 +44,13 @@ name: expects the wrong category
 call: {to: "+442079460100", from: "+447700900123", at: "2026-11-24T10:00"}
 caller: [silence, {press: "2"}, {press: "6"}]
 expect:
-  heard: ["Goodbye", "Your ticket number is"]
+  heard: ["Your ticket number is", "Welcome to"]
   ticket: {category: kyc}
   recording: true
   path: [answer_kyc]
 """)
     failures = dialer.run(load_scenario(path)).failures
-    assert "expected to hear “Your ticket number is” later in the call" in failures
+    assert "expected to hear “Welcome to” later in the call" in failures
     assert "expected ticket category kyc, got withdrawal" in failures
     assert "expected a recording" in failures
     assert any(f.startswith("expected the path to pass 'answer_kyc'") for f in failures)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
@@ -36,6 +37,7 @@ class CallEntry:
     answered_by: str | None = None
     duration: int | None = None
     created: str = field(default_factory=lambda: formatdate(usegmt=True))
+    created_at: float = field(default_factory=time.time)
     # A REST update waiting to take over the live call: ("url", url, method) or ("twiml", text) or ("status", s).
     pending: tuple | None = None
     pending_at: float | None = None  # time.monotonic() when the REST update arrived

@@ -39,7 +39,7 @@ def dial(session: Session, verb, url: str) -> Jump | None:
                               callback_events=tuple(number.get("statusCallbackEvent", "completed").split()))
         leg_session.status_event("initiated", "initiated")
         leg_session.status_event("ringing", "ringing")
-        if behaviour.answer != "answer":
+        if behaviour.answer not in ("answer", "machine"):  # a machine answers like a silent person
             session.advance(1 if behaviour.answer == "busy" else ring_limit)
             leg.status, leg.ended_by = behaviour.answer, "not-answered"
             session.hear("dial", f"{target}: {behaviour.answer}")
@@ -171,7 +171,9 @@ def _hold(session: Session, wait_url: str, method: str, name: str, queue_sid: st
 
 
 def run_outbound(twilio, entry, form: dict) -> None:
-    """A REST-created call: ring the callee; if they answer, run the call's TwiML with their script."""
+    """A REST-created call: ring the callee; if they (or their answering machine) answer, run the
+    call's TwiML with their script. With `MachineDetection`, Twilio tells the app who answered:
+    `AnsweredBy` on the Url request, or, with `AsyncAmd`, in a request to `AsyncAmdStatusCallback`."""
     from ivr.emulator.voice import EmulatedCall
 
     behaviour = twilio.next_behaviour(entry.to)
@@ -185,22 +187,47 @@ def run_outbound(twilio, entry, form: dict) -> None:
     session.status_event("initiated", "initiated")
     entry.status = "ringing"
     session.status_event("ringing", "ringing")
-    if behaviour.answer != "answer":
+    if behaviour.answer not in ("answer", "machine"):
         call.status, call.ended_by = behaviour.answer, "not-answered"
         entry.status = behaviour.answer
+        session.hear("ringing", f"{entry.to}: {behaviour.answer}")
         session.end()
         return
     call.status = entry.status = "in-progress"
+    detection = _machine_detection(session, entry, form, behaviour)
     session.status_event("answered", "in-progress")
     twilio.register(call.sid, session)
     try:
         if form.get("Twiml"):
             session.run_documents(*_inline(session, form["Twiml"]))
         else:
-            session.run_documents(*session.fetch(form["Url"], form.get("Method", "POST")))
+            sync = detection if detection and form.get("AsyncAmd") != "true" else {}
+            document, url = session.fetch(form["Url"], form.get("Method", "POST"), sync)
+            if detection and form.get("AsyncAmd") == "true" and form.get("AsyncAmdStatusCallback"):
+                session.post(form["AsyncAmdStatusCallback"], {**session.base_params("in-progress"), **detection},
+                             form.get("AsyncAmdStatusCallbackMethod", "POST"))
+            session.run_documents(document, url)
     finally:
         twilio.unregister(call.sid)
+        if detection:
+            session.extra["AnsweredBy"] = detection["AnsweredBy"]  # real completed callbacks carry it too
         session.end()
+
+
+MACHINE_ANSWERS = {"Enable": "machine_start", "DetectMessageEnd": "machine_end_beep"}
+
+
+def _machine_detection(session: Session, entry, form: dict, behaviour) -> dict[str, str]:
+    """What answering machine detection reports, when the call asked for it."""
+    mode = form.get("MachineDetection")
+    if mode not in MACHINE_ANSWERS:
+        return {}
+    machine = behaviour.answer == "machine"
+    answered_by = MACHINE_ANSWERS[mode] if machine else "human"
+    entry.answered_by = answered_by
+    session.advance(3.5 if machine else 2.0)
+    session.hear("amd", f"answered by {answered_by}")
+    return {"AnsweredBy": answered_by, "MachineDetectionDuration": "3500" if machine else "2000"}
 
 
 def _inline(session: Session, twiml: str):

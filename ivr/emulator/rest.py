@@ -136,6 +136,21 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
             place_call(call, form_options(form))
         return _created(body)
 
+    @app.get(f"{BASE}/Calls.json")
+    def list_calls(account):
+        """The account's calls, newest first, filtered by To, From and Status (one page)."""
+        args = request.args
+        page_size = min(int(args.get("PageSize", 50)), 1000)
+        with ledger.lock:
+            calls = sorted(ledger.calls.values(), key=lambda c: c.created_at, reverse=True)
+        for name, attr in (("To", "to"), ("From", "from_"), ("Status", "status")):
+            if args.get(name):
+                calls = [c for c in calls if getattr(c, attr) == args[name]]
+        uri = f"/{API_VERSION}/Accounts/{ledger.account_sid}/Calls.json"
+        return jsonify({"calls": [call_json(ledger, c) for c in calls[:page_size]], "end": min(len(calls), page_size) - 1,
+                        "first_page_uri": uri, "next_page_uri": None, "page": 0, "page_size": page_size,
+                        "previous_page_uri": None, "start": 0, "uri": uri})
+
     @app.post(f"{BASE}/Messages.json")
     def create_message(account):
         form = request.form

@@ -41,7 +41,8 @@ CallerAction = Press | Speak | Silence | HangUp
 class Agent:
     """How a dialed person (an on-call agent, or a customer called back) handles one call.
 
-    `answer`: "answer", "no-answer" or "busy". `presses`: the keys pressed at each question the
+    `answer`: "answer", "no-answer", "busy" or "machine" (an answering machine: Twilio's machine
+    detection reports it; it presses nothing). `presses`: the keys pressed at each question the
     whisper (or the outbound call's TwiML) asks; an answered agent with no more keys stays silent.
     `talk_seconds`: how long the bridged conversation lasts."""
 
@@ -50,11 +51,12 @@ class Agent:
     talk_seconds: int = 60
 
     def __post_init__(self):
-        if self.answer not in ("answer", "no-answer", "busy"):
-            raise ValueError(f"agent answer must be answer, no-answer or busy, not {self.answer!r}")
+        if self.answer not in ("answer", "no-answer", "busy", "machine"):
+            raise ValueError(f"agent answer must be answer, no-answer, busy or machine, not {self.answer!r}")
 
 
 ANSWERS_AND_ACCEPTS = Agent()
+ANSWERING_MACHINE = Agent(answer="machine", presses=())
 ANSWERS_BUT_DOES_NOT_ACCEPT = Agent(presses=())
 DOES_NOT_ANSWER = Agent(answer="no-answer")
 BUSY = Agent(answer="busy")

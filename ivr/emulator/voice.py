@@ -164,7 +164,8 @@ class Twilio:
     # -- the fake REST API ---------------------------------------------------------------------
 
     def rest_app(self):
-        return rest_api(self.ledger, self.auth_token, place_call=self.place_outbound,
+        return rest_api(self.ledger, self.auth_token,  # looked up per call, so a test may wrap place_outbound
+                        place_call=lambda entry, form: self.place_outbound(entry, form),
                         start_recording=self._rest_start_recording)
 
     def serve_rest(self, port: int = 0) -> RestServer:

@@ -1,0 +1,52 @@
+"""Webhooks of the calls we place to call callers back: the call's URL (answered, with Twilio's
+answering machine detection), the asynchronous machine detection result, and call status. Every
+route is signed and names the attempt (`?attempt=<idempotency key>`); each hands over to
+ivr.callback_calls."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+
+from ivr import callback_calls, callback_jobs
+from ivr.web import runtime
+from ivr.web.signature import twilio_signed
+from ivr.web.voice import answers_twiml
+
+bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
+log = logging.getLogger(__name__)
+
+
+@bp.post("/answer")
+@twilio_signed
+@answers_twiml
+def answer():
+    form = request.form
+    return callback_calls.answered(runtime(), request.args.get("attempt", ""), form["CallSid"],
+                                   form.get("AnsweredBy") or None)
+
+
+@bp.post("/amd")
+@twilio_signed
+def amd():
+    form = request.form
+    callback_calls.machine_detected(runtime(), request.args.get("attempt", ""), form["CallSid"],
+                                    form.get("AnsweredBy", "unknown"))
+    return "", 204
+
+
+@bp.post("/status")
+@twilio_signed
+def status():
+    """Every status of an attempt: the first records its CallSid (our call record, checked before
+    any attempt is placed again); the final one decides what happens next."""
+    rt, form = runtime(), request.form
+    duration = form.get("CallDuration")
+    again = callback_calls.status(rt, request.args.get("attempt", ""), form["CallSid"], form.get("CallStatus", ""),
+                                  form.get("AnsweredBy") or None, int(duration) if duration else None)
+    if again is not None:
+        try:
+            callback_jobs.schedule(rt, again.id)
+        except Exception:  # Redis down: the reconciler schedules it from the database
+            log.exception("could not schedule the next attempt of call back %s", again.id)
+    return "", 204

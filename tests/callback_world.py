@@ -1,0 +1,143 @@
+"""The world call back tests run in: the app in process behind emulated Twilio (voice and REST API),
+a real Redis and database, real `ivr worker` processes, and helpers to book call backs as callers do."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ivr import create_app
+from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
+from ivr.emulator.transport import FlaskTransport
+from ivr.flows import load_flows
+from ivr.models import CallbackAttempt, CallbackRequest
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, FLOWS_DIR, PUBLIC_URL
+
+IVR = Path(sys.executable).with_name("ivr")
+GB = "+442079460100"
+OLIVIA, TOM = "+447400900301", "+447400900302"  # the United Kingdom desk's agents
+BOOK_FROM_THE_QUEUE = [Silence(), Press("2"), Press("6"), Press("1"), Press("1")]  # withdrawal, queue, 1, confirm
+BOOK_WHEN_CLOSED = [Silence(), Press("2"), Press("1"), Press("1")]  # closed: 1 for a call back, confirm
+
+
+@lru_cache(maxsize=1)
+def shipped_flows():
+    return load_flows(FLOWS_DIR)
+
+
+class World:
+    """The app with its REST client on the emulator's REST API, and the environment a worker needs."""
+
+    def __init__(self, twilio: Twilio, app, env: dict, sessions):
+        self.twilio, self.app, self.env, self.sessions = twilio, app, env, sessions
+        self.rt = app.extensions["ivr"]
+
+    def work(self, timeout: float = 120) -> str:
+        """Run a real RQ worker (`ivr worker --burst`) over what is queued and due."""
+        done = subprocess.run([str(IVR), "worker", "--burst"], env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    def start_worker(self) -> subprocess.Popen:
+        return subprocess.Popen([str(IVR), "worker", "--burst"], env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def book(self, caller: str, script=BOOK_FROM_THE_QUEUE, busy: bool = True):
+        """A caller in the United Kingdom queue (both agents busy) books a call back to their number."""
+        if busy:
+            for key in ("olivia", "tom"):
+                self.rt.redis.set(f"ivr:queue:support-gb:agent:{key}", "busy:elsewhere", ex=600)
+        call = self.twilio.call(GB, caller, list(script))
+        self.free_agents()
+        return call
+
+    def free_agents(self) -> None:
+        for key in ("olivia", "tom"):
+            self.rt.redis.delete(f"ivr:queue:support-gb:agent:{key}")
+
+    def request(self, number: str) -> CallbackRequest:
+        with self.sessions() as db:
+            return db.scalars(select(CallbackRequest).where(CallbackRequest.number == number)
+                              .order_by(CallbackRequest.id.desc())).first()
+
+    def attempts(self, number: str) -> list[CallbackAttempt]:
+        with self.sessions() as db:
+            return list(db.scalars(select(CallbackAttempt).join(CallbackRequest)
+                                   .where(CallbackRequest.number == number).order_by(CallbackAttempt.attempt)))
+
+    def calls_to(self, number: str) -> list:
+        return [c for c in self.twilio.ledger.calls.values() if c.to == number and c.direction == "outbound-api"]
+
+
+def make_world(settings, clock, sessions, **overrides):
+    twilio = Twilio(None, ACCOUNT_SID, AUTH_TOKEN, [])
+    rest = twilio.serve_rest().__enter__()
+    configured = settings.with_(twilio_api_url=rest.url, callback_retry_seconds=1, **overrides)
+    app = create_app(configured, clock=clock, flows=shipped_flows())
+    twilio.transport = FlaskTransport(app)
+    for flow in shipped_flows():
+        for number in flow.numbers:
+            twilio.numbers[number] = NumberConfig(number, f"{PUBLIC_URL}/voice/incoming", f"{PUBLIC_URL}/voice/fallback",
+                                                  f"{PUBLIC_URL}/voice/status")
+    env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+           "IVR_PUBLIC_URL": PUBLIC_URL, "IVR_REDIS_URL": configured.redis_url,
+           "IVR_DATABASE_URL": configured.database_url, "IVR_TWILIO_API_URL": rest.url,
+           "IVR_CALLBACK_RETRY_SECONDS": "1", "IVR_LOG_LEVEL": "INFO"}
+    for name, value in overrides.items():
+        env[f"IVR_{name.upper()}"] = str(value)
+    return World(twilio, app, env, sessions), rest
+
+
+@pytest.fixture
+def world(settings, clock, sessions):
+    made, rest = make_world(settings, clock, sessions)
+    yield made
+    made.twilio.wait_outbound(10)
+    rest.__exit__(None, None, None)
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (a worker's work horse), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def kill_children(pid: int) -> list[int]:
+    killed = []
+    for child in children(pid):
+        try:
+            os.kill(child, signal.SIGKILL)
+            killed.append(child)
+        except ProcessLookupError:
+            pass
+    return killed
+
+
+def wait_for(predicate, timeout: float = 20.0, every: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return predicate()
+
+
+__all__ = ["Agent", "World", "world", "make_world", "kill_children", "wait_for", "GB", "OLIVIA", "TOM",
+           "BOOK_FROM_THE_QUEUE", "BOOK_WHEN_CLOSED"]

@@ -1,0 +1,191 @@
+"""Call backs: which numbers may be called, when a call back is due, the offer in the flow engine,
+one active request per number and ticket, answering machines (synchronous and asynchronous
+detection), retries within opening hours, urgent security call backs, and `ivr callbacks`."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+
+from ivr import callback_calls, callback_jobs, callbacks, engine
+from ivr.actions import BookCallback, Gather
+from ivr.callback_numbers import check
+from ivr.cli_callbacks import callbacks as callbacks_cli
+from ivr.emulator import Agent, Press
+from ivr.state import CallbackBooked, CallStarted, Digits, QueueLeft
+from tests.callback_world import BOOK_WHEN_CLOSED, GB, make_world, shipped_flows, world  # noqa: F401 (fixture)
+from tests.flowkit import at
+
+EMMA = "+447700900211"  # on call for security-europe on a Tuesday morning
+
+
+@pytest.mark.parametrize("number, home, expected", [
+    ("+447400123456", "GB", ("+447400123456", None)),
+    ("07400 123456", "GB", ("+447400123456", None)),  # keyed in the national way
+    ("00447400123456", "GB", ("+447400123456", None)),  # or after the international prefix
+    ("09098790000", "GB", ("+449098790000", "premium")),
+    ("0033612345678", "GB", ("+33612345678", "foreign")),
+    ("01133612345678", "US", ("+33612345678", "foreign")),
+    ("9005551234", "US", ("+19005551234", "premium")),
+    ("123", "GB", (None, "invalid")),
+    ("+447700900123", "GB", (None, "invalid")),  # Ofcom's drama range is no one's phone
+])
+def test_only_real_numbers_in_the_regions_country_that_are_not_premium_rate_are_called_back(number, home, expected):
+    result = check(number, home)
+    assert (result.number, result.problem) == expected
+
+
+def test_a_call_back_is_due_when_an_agent_would_be_free_within_hours_or_at_the_next_opening():
+    hours = shipped_flows().flows["gb"].hours
+    soon = callbacks.due_time(hours, at("2026-11-24T10:00", "Europe/London"), 450)
+    assert (soon.when, soon.minutes) == ("soon", 8)
+    late = callbacks.due_time(hours, at("2026-11-24T19:55", "Europe/London"), 600)  # the line closes at 20:00
+    assert late.when == "opening" and late.at == at("2026-11-25T08:00", "Europe/London")
+    christmas = callbacks.due_time(hours, at("2026-12-24T21:00", "Europe/London"), 0)
+    assert christmas.at == at("2026-12-29T08:00", "Europe/London")  # bank holidays and the weekend skipped
+
+
+def _in_the_queue(flow, caller: str):
+    """A United Kingdom caller past the greeting (0), declining recording (2), asking about a withdrawal (6)."""
+    now = at("2026-11-24T10:00", "Europe/London")
+    out = engine.step(flow, engine.new_call(flow, "CA" + "5" * 32, ticket="4821037", caller=caller), CallStarted(), now)
+    for event in (Digits("0"), Digits("2"), Digits("6")):
+        out = engine.step(flow, out.state, event, now)
+    return out, now
+
+
+def test_the_offer_confirms_the_calling_number_then_books_and_says_when():
+    flow = shipped_flows().flows["gb"]
+    queued, now = _in_the_queue(flow, "+447400123456")
+    assert queued.state.step == "agent_queue"
+    offer = engine.step(flow, queued.state, Digits("1"), now)
+    [gather] = [a for a in offer.actions if isinstance(a, Gather)]
+    assert "ending in 4, 5, 6" in gather.prompts[0].text
+    booking = engine.step(flow, offer.state, Digits("1"), now)
+    assert booking.actions == (BookCallback("+447400123456", "queue"),)
+    booked = engine.step(flow, booking.state, CallbackBooked("soon", 8, "2026-11-24T10:08", 7, True), now)
+    said = " ".join(a.text for a in booked.actions if hasattr(a, "text"))
+    assert "in about 8 minutes" in said and "You keep your place" in said and booked.state.ended
+
+
+def test_a_keyed_in_number_starting_with_9_is_a_number_not_the_urgent_key():
+    flow = shipped_flows().flows["sg"]
+    state = engine.new_call(flow, "CA" + "6" * 32, ticket="4821037", caller="").with_(
+        step="queue_callback", waiting=True).with_vars(offer_stage="keyin", offer_from="queue")
+    booking = engine.step(flow, state, Digits("91234567"), at("2026-11-24T10:00", "Asia/Singapore"))
+    assert booking.actions == (BookCallback("+6591234567", "queue"),)
+
+
+def test_a_full_queue_or_a_closed_desk_sends_the_caller_to_the_overflow_offer():
+    flow = shipped_flows().flows["gb"]
+    queued, now = _in_the_queue(flow, "+447400123456")
+    full = engine.step(flow, queued.state, QueueLeft("full"), now)
+    assert full.state.step == "queue_full" and any("queue is full" in p.text for a in full.actions
+                                                   if isinstance(a, Gather) for p in a.prompts)
+
+
+def test_asking_again_updates_the_one_active_request_for_that_number_and_ticket(sessions):
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+    with sessions.begin() as db:
+        first = callbacks.request(db, None, None, "+447400123481", "normal", "caller_queue", now,
+                                  due=now + timedelta(minutes=10))
+        again = callbacks.request(db, None, None, "+447400123481", "urgent", "urgent_unanswered", now,
+                                  due=now + timedelta(minutes=3))
+        other = callbacks.request(db, None, None, "+447400123482", "normal", "caller_queue", now)
+        assert again.id == first.id != other.id
+        assert (again.priority, again.reason, callbacks.utc(again.due_at)) == (0, "urgent_unanswered",
+                                                                               now + timedelta(minutes=3))
+
+
+def test_a_machine_is_hung_up_on_and_the_retry_waits_for_the_next_opening(world, clock):
+    """Synchronous machine detection: the call's own URL request says a machine answered."""
+    clock.set("2026-11-24T19:59:59", "Europe/London")  # a second before closing
+    world.twilio.person("+447400123483", Agent(answer="machine", presses=()))
+    world.book("+447400123483", BOOK_WHEN_CLOSED[:1] + [Press("2"), Press("6"), Press("1"), Press("1")])
+    request = world.request("+447400123483")
+    placed = callback_calls.place(world.rt, request.key, 1, owner="test")
+    world.twilio.wait_outbound(10)
+    [call] = world.twilio.outbound
+    assert placed.outcome == "placed" and call.ended_by == "ivr-hangup" and not call.said
+    request = world.request("+447400123483")
+    assert (request.status, request.last_outcome) == ("pending", "machine")
+    # the retry (base 1 s here) lands after closing time: it waits for 08:00 the next morning
+    assert callbacks.utc(request.due_at) == at("2026-11-25T08:00", "Europe/London")
+    assert Queue("callbacks", connection=world.rt.jobs).fetch_job(callback_jobs.job_id(request.id, 2)) is not None
+
+
+def test_asynchronous_machine_detection_hangs_up_through_the_rest_api(settings, clock, sessions):
+    made, rest = make_world(settings, clock, sessions, callback_amd="async")
+    try:
+        clock.set("2026-11-24T10:00", "Europe/London")
+        made.twilio.person("+447400123484", Agent(answer="machine", presses=()))
+        made.book("+447400123484")
+        request = made.request("+447400123484")
+        callback_calls.place(made.rt, request.key, 1, owner="test")
+        made.twilio.wait_outbound(10)
+        [attempt] = made.attempts("+447400123484")
+        assert (attempt.answered_by, attempt.outcome) == ("machine_start", "machine")
+        assert any(h.kind == "redirect" and "status" in h.text for h in made.twilio.outbound[0].transcript)
+    finally:
+        rest.__exit__(None, None, None)
+
+
+def test_an_urgent_call_back_goes_straight_to_the_security_team(world, clock, sessions):
+    """An urgent security call back, answered, runs the urgent path: the on-call chain, not the queue."""
+    from tests.test_urgent import nobody_answers
+
+    nobody_answers(world, clock, caller="+447400123485")
+    request = world.request("+447400123485")
+    assert request.priority == 0 and request.status == "pending"
+    world.twilio.person("+447400123485", Agent(presses=()))
+    world.twilio.person(EMMA, Agent())
+    callback_calls.place(world.rt, request.key, 1, owner="test")
+    world.twilio.wait_outbound(20)
+    [call] = world.twilio.outbound
+    assert call.said[0].startswith("This is the United Kingdom support line returning your call about ticket")
+    assert "We are connecting you to our security team now." in call.said and call.legs[0].to == EMMA
+    assert world.request("+447400123485").status == "completed"
+
+
+def test_ivr_callbacks_lists_shows_cancels_and_retries(world, clock):
+    clock.set("2026-11-24T23:00", "Europe/London")
+    world.book("+447400123486", BOOK_WHEN_CLOSED, busy=False)
+    request = world.request("+447400123486")
+    env = {k: v for k, v in world.env.items() if k.startswith(("IVR_", "TWILIO_"))}
+    run = CliRunner().invoke
+    listed = run(callbacks_cli, ["list", "--status", "pending"], env=env)
+    assert listed.exit_code == 0 and "+447400123486" in listed.output and "pending" in listed.output
+    cancelled = run(callbacks_cli, ["cancel", str(request.id)], env=env)
+    assert cancelled.exit_code == 0 and world.request("+447400123486").status == "cancelled"
+    scheduled = ScheduledJobRegistry(queue=Queue("callbacks", connection=world.rt.jobs)).get_job_ids()
+    assert callback_jobs.job_id(request.id, 1) not in scheduled
+    assert "only a pending one" in run(callbacks_cli, ["cancel", request.key], env=env).output
+    retried = run(callbacks_cli, ["retry", request.key], env=env)
+    assert retried.exit_code == 0 and world.request("+447400123486").status == "pending"
+    shown = run(callbacks_cli, ["show", str(request.id)], env=env)
+    assert f"call back {request.id}" in shown.output and "pending" in shown.output
+
+
+@pytest.mark.parametrize("route", ["/voice/queue/wait?desk=support-gb", "/voice/queue/key?desk=support-gb",
+                                   "/voice/queue/left?desk=support-gb", "/voice/queue/agent?desk=support-gb&agent=tom",
+                                   "/voice/queue/whisper?desk=support-gb", "/voice/callback/answer?attempt=x-1",
+                                   "/voice/callback/amd?attempt=x-1", "/voice/callback/status?attempt=x-1"])
+def test_queue_and_call_back_webhooks_refuse_a_bad_signature_and_write_nothing(route, client, sessions, redis_url):
+    from redis import Redis
+
+    from tests.webhooks import signed_post
+
+    params = {"CallSid": "CA" + "b" * 32, "From": "+447400123491", "To": GB, "CallStatus": "completed",
+              "QueueResult": "leave", "Digits": "1", "AnsweredBy": "human"}
+    assert signed_post(client, route, params, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+    with sessions() as db:
+        from sqlalchemy import func, select
+
+        from ivr.models import CallbackAttempt, CallEvent
+
+        assert db.scalar(select(func.count()).select_from(CallEvent)) == 0
+        assert db.scalar(select(func.count()).select_from(CallbackAttempt)) == 0
+    assert Redis.from_url(redis_url).dbsize() == 0

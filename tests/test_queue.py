@@ -1,0 +1,129 @@
+"""The agents' queue: our order over Twilio's first-in-first-out queues, whose turn it is, the
+estimated wait from recent conversations, a full queue, missed agents, and the desks files."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from redis import Redis
+
+from ivr import agent_queue
+from ivr.actions import QueueSettings
+from ivr.agent_queue import Member
+from ivr.desks import Agent as DeskAgent, Desk, load_desks
+from ivr.emulator import Agent, Press, Silence
+from tests.callback_world import GB, OLIVIA, TOM, world  # noqa: F401  (fixture)
+
+DESK = Desk("support-test", ("gb",), (DeskAgent("ann", "Ann", "+447400900401"), DeskAgent("bob", "Bob", "+447400900402")),
+            300)
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def redis(redis_url):
+    return Redis.from_url(redis_url, decode_responses=True)
+
+
+def join(redis, sid: str, band: str = "normal", minute: int = 0, kind: str = "caller") -> None:
+    member = Member(sid, kind, band, "gb", "en", settings=QueueSettings())
+    assert agent_queue.join(redis, DESK.name, member, T0 + timedelta(minutes=minute), 25) == "joined"
+
+
+def test_security_callers_and_call_backs_go_ahead_and_each_band_is_first_come_first_served(redis):
+    join(redis, "CA-routine-1", minute=0)
+    join(redis, "CA-routine-2", minute=1)
+    join(redis, "CA-security", band="first", minute=2)
+    join(redis, "CA-callback", band="callback", minute=3, kind="callback")
+    join(redis, "CA-urgent-callback", band="urgent_callback", minute=4, kind="callback")
+    order = [agent_queue.position(redis, DESK.name, sid)[0] for sid in
+             ("CA-urgent-callback", "CA-callback", "CA-security", "CA-routine-1", "CA-routine-2")]
+    assert order == [1, 2, 3, 4, 5]
+
+
+def test_only_the_caller_whose_turn_it_is_takes_a_free_agent(redis):
+    join(redis, "CA-first", minute=0)
+    join(redis, "CA-second", minute=1)
+    join(redis, "CA-third", minute=2)
+    redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+    assert agent_queue.claim(redis, DESK, "CA-second", T0).agent is None  # the first caller is owed the free agent
+    assert agent_queue.claim(redis, DESK, "CA-first", T0).agent.key == "ann"
+    redis.delete(f"ivr:queue:{DESK.name}:agent:bob")
+    turn = agent_queue.claim(redis, DESK, "CA-second", T0)
+    assert turn.agent.key == "bob" and agent_queue.position(redis, DESK.name, "CA-third") == (1, 1)
+
+
+def test_a_kept_place_that_reaches_the_front_while_an_agent_is_free_makes_its_call_back_due(redis):
+    join(redis, "CA-booked", minute=0)
+    join(redis, "CA-next", minute=1)
+    assert agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
+    assert agent_queue.position(redis, DESK.name, "cb:key123") == (1, 2)  # the place is kept
+    turn = agent_queue.claim(redis, DESK, "CA-next", T0)
+    assert turn.promoted == ("key123",) and turn.agent is not None
+
+
+def test_the_wait_is_estimated_from_recent_conversations_and_the_agents_on_duty(redis):
+    assert agent_queue.estimate_seconds(redis, DESK, 3) == 450  # no history yet: the desk's 300 s, 2 agents
+    for seconds in (120, 180, 240):
+        agent_queue.release(redis, DESK.name, "ann", T0, handled_seconds=seconds)
+    assert agent_queue.estimate_seconds(redis, DESK, 3) == 270  # 3 x 180 s / 2
+    agent_queue.release(redis, DESK.name, "bob", T0, missed=True)  # away for a while
+    assert agent_queue.estimate_seconds(redis, DESK, 3) == 540
+
+
+def test_a_caller_who_hangs_up_leaves_the_queue_and_frees_the_agent_claimed_for_them(redis):
+    join(redis, "CA-gone")
+    assert agent_queue.claim(redis, DESK, "CA-gone", T0).agent.key == "ann"
+    agent_queue.leave(redis, DESK.name, "CA-gone")
+    assert [a.key for a in agent_queue.free_agents(redis, DESK)] == ["ann", "bob"]
+    assert agent_queue.size(redis, DESK.name) == 0
+
+
+def test_a_full_queue_offers_a_call_back_as_soon_as_an_agent_is_free(world, clock):
+    clock.set("2026-11-24T10:00", "Europe/London")
+    for n in range(25):
+        agent_queue.join(world.rt.redis, "support-gb", Member(f"CA{n:032x}", "caller", "normal", "gb", "en"),
+                         world.rt.clock() - timedelta(minutes=30 - n), 1000)
+    call = world.twilio.call(GB, "+447400123471", [Silence(), Press("2"), Press("6"), Press("1"), Press("1")])
+    assert call.heard("the queue is full") and call.heard("We will call you back in about")
+    assert not call.heard("You keep your place")
+    request = world.request("+447400123471")
+    assert request.reason == "caller_overflow" and request.status == "pending"
+
+
+def test_an_agent_who_does_not_answer_rests_and_the_caller_keeps_their_place(world, clock):
+    clock.set("2026-11-24T10:00", "Europe/London")
+    world.twilio.person(OLIVIA, Agent(answer="no-answer"))
+    world.twilio.person(TOM, Agent())
+    call = world.twilio.call(GB, "+447400123472", [Silence(), Press("2"), Press("6")])
+    assert [leg.to for leg in call.legs] == [OLIVIA, TOM] and call.bridged_to == [TOM]
+    assert world.rt.redis.get("ivr:queue:support-gb:agent:olivia") == "away"
+    from tests.test_urgent import timeline
+
+    kinds = [k for k, _ in timeline(world.sessions, call.sid)]
+    assert kinds.count("queue_joined") == 1 and "queue_rejoined" in kinds and "agent_missed" in kinds
+    assert "agent_conversation" in kinds and world.rt.redis.lrange("ivr:queue:support-gb:handled", 0, -1) == ["60"]
+
+
+def test_the_urgent_key_still_works_while_holding(world, clock):
+    clock.set("2026-11-24T10:00", "Europe/London")
+    for key in ("olivia", "tom"):
+        world.rt.redis.set(f"ivr:queue:support-gb:agent:{key}", "busy:elsewhere", ex=600)
+    call = world.twilio.call(GB, "+447400123473", [Silence(), Press("2"), Press("6"), Press("9"), Silence()])
+    assert call.heard("We are connecting you to our security team now")
+    assert agent_queue.size(world.rt.redis, "support-gb") == 0  # out of the queue
+
+
+@pytest.mark.parametrize("files, problem", [
+    ({}, "region 'gb' queues callers but no desk serves it"),
+    ({"support-gb.yaml": "regions: [gb]\nagents: {a: {name: A, phone: '+44 7400 900301'}}\n"}, "is not in E.164 form"),
+    ({"desk-a.yaml": "regions: [gb]\nagents: {a: {name: A, phone: '+447400900301'}}\n",
+      "desk-b.yaml": "regions: [gb]\nagents: {a: {name: A, phone: '+447400900302'}}\n"},
+     "is also served by desk 'desk-a'"),
+    ({"Support GB.yaml": "regions: [gb]\nagents: {a: {name: A, phone: '+447400900301'}}\n"}, "the file name is"),
+])
+def test_a_bad_desks_file_is_refused_naming_the_file(tmp_path, files, problem):
+    (tmp_path / "desks").mkdir()
+    for name, text in files.items():
+        (tmp_path / "desks" / name).write_text(text)
+    _, problems = load_desks(tmp_path, {"gb"})
+    assert any(problem in p for p in problems), problems
