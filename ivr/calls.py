@@ -52,6 +52,7 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
         state, actions = carry_out(rt, flow, db, call, outcome, now)
     actions = settle(rt, actions)
     rt.calls.save(state)
+    _keep_reconciling(rt)
     rt.metrics.calls_started.labels(flow.region).inc()
     _count_consent(rt, flow.region, actions)
     return twiml.render([*(prefix or []), *actions], rt.url_for)
@@ -155,6 +156,17 @@ def _note_quietly(rt: Runtime, call_sid: str, kind: str, detail: dict) -> None:
                 note(db, call, kind, rt.clock(), **detail)
     except Exception:  # the apology must go out even when the database is what failed
         log.exception("could not note %s on call %s", kind, call_sid)
+
+
+def _keep_reconciling(rt: Runtime) -> None:
+    """Every call makes sure the call back reconciler is scheduled (cheap when it is): after Redis
+    lost its data, the next call brings it back."""
+    from ivr.callback_jobs import keep_reconciling
+
+    try:
+        keep_reconciling(rt.jobs, rt.settings.callback_reconcile_seconds)
+    except Exception:  # Redis down: the caller must still be answered
+        log.exception("could not schedule the call back reconciler")
 
 
 def _count_consent(rt: Runtime, region: str, actions) -> None:
