@@ -14,9 +14,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ivr.datafiles import check_e164
 
 DESKS_DIR = "desks"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")  # a Twilio queue name and a Redis key part
@@ -30,16 +31,7 @@ class AgentSpec(_Model):
     name: str
     phone: str
 
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        try:
-            parsed = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError(f"{value!r} is not a phone number: {exc}") from None
-        if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != value:
-            raise ValueError(f"{value!r} is not in E.164 form (+ country code, digits only)")
-        return value
+    _e164 = field_validator("phone")(check_e164)
 
 
 class DeskFile(_Model):
