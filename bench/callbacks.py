@@ -8,11 +8,12 @@ time; the calls are not played out). Requests are booked straight into the datab
 times spread evenly over --spread seconds (0: all at the same moment) and scheduled as the web
 app schedules them.
 
-    .venv/bin/python bench/callbacks.py [--count 1000] [--spread 200] [--workers 4]
-                                        [--worker service|plain]
+    .venv/bin/python bench/callbacks.py [--count 1000] [--spread 200] [--workers 2]
+                                        [--worker ivr|forking]
 
-`service` runs `rq worker -w ivr.jobs.ServiceWorker --with-scheduler urgent callbacks default`
-(the runtime built once before work horses fork); `plain` runs `ivr worker` as it stands.
+`ivr` runs `ivr worker` as shipped (each job in the worker's own process); `forking` runs RQ's
+default worker, `rq worker --with-scheduler urgent callbacks default`, which forks a work horse
+for every job, for comparison.
 """
 from __future__ import annotations
 
@@ -80,8 +81,8 @@ def _arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--spread", type=float, default=200.0, help="seconds over which the call backs fall due")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker", choices=("service", "plain"), default="service")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker", choices=("ivr", "forking"), default="ivr")
     parser.add_argument("--patience", type=float, default=600.0,
                         help="seconds after the last due time before the ones still not placed count as lost")
     return parser.parse_args()
@@ -102,9 +103,9 @@ def _redis(folder: Path) -> str:
 
 
 def _start_workers(args, env: dict, redis_url: str) -> list[subprocess.Popen]:
-    if args.worker == "service":
-        command = [str(BIN / "rq"), "worker", "-u", redis_url, "-w", "ivr.jobs.ServiceWorker", "--with-scheduler",
-                   "--logging_level", "WARNING", "urgent", "callbacks", "default"]
+    if args.worker == "forking":
+        command = [str(BIN / "rq"), "worker", "-u", redis_url, "--with-scheduler", "--logging_level", "WARNING",
+                   "urgent", "callbacks", "default"]
     else:
         command = [str(BIN / "ivr"), "worker"]
     return [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL) for _ in range(args.workers)]

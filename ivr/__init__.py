@@ -18,11 +18,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Flask(__name__)
     app.extensions["ivr"] = build_runtime(settings, clock=clock, flows=flows)
 
-    from ivr.web import callbacks, media, ops, queue, voice
+    from ivr.web import callbacks, desks, media, ops, queue, voice
 
     app.register_blueprint(voice.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(callbacks.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(desks.bp)
     media.register(app)
     return app

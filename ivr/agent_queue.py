@@ -12,11 +12,16 @@ Dispatch: Twilio asks for the hold music of every waiting caller each time it ru
 caller asking is at the front (counting those ahead who are still holding or stepping out) and an
 agent is free, we claim the agent for them and the music is a <Leave>: Twilio then requests the
 <Enqueue> action, which dials the agent. A placeholder that comes to the front while an agent is
-free is due: its call back is placed now (the caller reaches an agent when they would have).
+free is due: its call back is placed now (the caller reaches an agent when they would have), and
+that agent is held for it while it rings, so the callers behind do not take them first.
+
+Agents: every agent in the desk file takes calls in opening hours unless signed out (`ivr desks
+sign-out`, or the desk API); an agent who misses a call rests for AWAY_SECONDS.
 
 Keys (desk d): ivr:queue:d:order (sorted set), ivr:queue:d:member:<CallSid> (hash),
-ivr:queue:d:agent:<key> ("busy:<CallSid>" or "away", with a TTL), ivr:queue:d:idle (agent -> when
-last freed), ivr:queue:d:handled (the last conversations' lengths in seconds).
+ivr:queue:d:agent:<key> ("busy:<CallSid>", "held:<request key>" or "away", with a TTL),
+ivr:queue:d:out (agents signed out), ivr:queue:d:idle (agent -> when last freed),
+ivr:queue:d:handled (the last conversations' lengths in seconds).
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ PLACEHOLDER = "cb:"
 MEMBER_TTL = 4 * 3600
 BUSY_TTL = 2 * 3600  # an agent whose conversation we never heard end is free again after this
 AWAY_SECONDS = 120  # an agent who did not answer is not rung again for this long
+HELD_SECONDS = 180  # an agent held for a call back being placed (ringing, machine detection, the intro)
 HANDLED_KEPT = 20  # conversations the estimate averages over
 STALE_SECONDS = 300  # a caller not heard from for this long has gone
 SCAN = 200  # entries looked at from the front
@@ -128,11 +134,18 @@ def step_out(redis: Redis, desk: str, call_sid: str, now: datetime) -> None:
     redis.hset(_key(desk, "member", call_sid), mapping={"where": "flow", "seen": str(now.timestamp())})
 
 
+_DELETE_IF = """if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"""
+
+
+def _delete_if(redis: Redis, key: str, value: str) -> bool:
+    return bool(redis.eval(_DELETE_IF, 1, key, value))
+
+
 def leave(redis: Redis, desk: str, call_sid: str) -> None:
     """The caller is gone (hung up, or their conversation is over); frees an agent claimed for them."""
     data = redis.hgetall(_key(desk, "member", call_sid))
-    if data.get("agent") and redis.get(_key(desk, "agent", data["agent"])) == f"busy:{call_sid}":
-        redis.delete(_key(desk, "agent", data["agent"]))
+    if data.get("agent"):
+        _delete_if(redis, _key(desk, "agent", data["agent"]), f"busy:{call_sid}")
     redis.zrem(_key(desk, "order"), call_sid)
     redis.delete(_key(desk, "member", call_sid))
 
@@ -156,21 +169,26 @@ def drop_placeholder(redis: Redis, desk: str, request_key: str) -> None:
 
 
 def claim(redis: Redis, desk: Desk, call_sid: str, now: datetime) -> Claim:
-    """Is it `call_sid`'s turn? Claims a free agent for them if so; promotes due call backs."""
+    """Is it `call_sid`'s turn? Claims a free agent for them if so (or the agent held for their call
+    back); promotes due call backs, holding an agent for each."""
     with redis.lock(_key(desk.name, "lock"), timeout=5, blocking_timeout=3):
         redis.hset(_key(desk.name, "member", call_sid), "seen", str(now.timestamp()))
         free = free_agents(redis, desk)
         ahead, promoted = 0, []
         for entry, _score in redis.zrange(_key(desk.name, "order"), 0, SCAN - 1, withscores=True):
             if entry.startswith(PLACEHOLDER):
-                if ahead < len(free):  # an agent would be free for them now: their call back is due
+                request_key = entry[len(PLACEHOLDER):]
+                if ahead < len(free) and _hold(redis, desk.name, free[ahead], request_key):
+                    free.pop(ahead)  # an agent is free for them now: their call back is due, and the agent theirs
                     redis.zrem(_key(desk.name, "order"), entry)
-                    promoted.append(entry[len(PLACEHOLDER):])
+                    promoted.append(request_key)
                 else:
                     ahead += 1
                 continue
             if entry == call_sid:
-                agent = _take(redis, desk, call_sid, free[ahead:]) if ahead < len(free) else None
+                agent = _held_for(redis, desk, call_sid)
+                if agent is None and ahead < len(free):
+                    agent = _take(redis, desk, call_sid, free[ahead:])
                 if agent is not None:
                     redis.zrem(_key(desk.name, "order"), call_sid)
                     redis.hset(_key(desk.name, "member", call_sid), mapping={"where": "agent", "agent": agent.key})
@@ -192,17 +210,58 @@ def _take(redis: Redis, desk: Desk, call_sid: str, candidates: list[Agent]) -> A
     return None
 
 
+def _hold(redis: Redis, desk: str, agent: Agent, request_key: str) -> bool:
+    return bool(redis.set(_key(desk, "agent", agent.key), f"held:{request_key}", nx=True, ex=HELD_SECONDS))
+
+
+def _held_for(redis: Redis, desk: Desk, call_sid: str) -> Agent | None:
+    """The agent held for this call back call (its request's key), now claimed for it."""
+    request_key = redis.hget(_key(desk.name, "member", call_sid), "request")
+    if not request_key:
+        return None
+    states = redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
+    for agent, state in zip(desk.agents, states):
+        if state == f"held:{request_key}":
+            redis.set(_key(desk.name, "agent", agent.key), f"busy:{call_sid}", ex=BUSY_TTL)
+            return agent
+    return None
+
+
+def unhold(redis: Redis, desk: Desk, request_key: str) -> None:
+    """The call back call ended without reaching the queue (a machine, no answer): its agent is free."""
+    for agent in desk.agents:
+        _delete_if(redis, _key(desk.name, "agent", agent.key), f"held:{request_key}")
+
+
 def _gone(redis: Redis, desk: str, call_sid: str, now: datetime) -> bool:
     seen = redis.hget(_key(desk, "member", call_sid), "seen")
     return seen is None or now.timestamp() - float(seen) > STALE_SECONDS
 
 
 def free_agents(redis: Redis, desk: Desk) -> list[Agent]:
-    """Agents neither in a conversation nor away, longest idle first."""
+    """Agents signed in and neither in a conversation, held for a call back, nor away; longest idle first."""
     states = redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
     idle = dict(redis.zrange(_key(desk.name, "idle"), 0, -1, withscores=True))
-    free = [a for a, state in zip(desk.agents, states) if not state]
+    out = signed_out(redis, desk.name)
+    free = [a for a, state in zip(desk.agents, states) if not state and a.key not in out]
     return sorted(free, key=lambda a: idle.get(a.key, 0.0))
+
+
+def sign_in(redis: Redis, desk: str, agent_key: str, now: datetime) -> bool:
+    """The agent takes calls again. False if they already did."""
+    if redis.srem(_key(desk, "out"), agent_key):
+        redis.zadd(_key(desk, "idle"), {agent_key: now.timestamp()})  # the longest idle are rung first: not them
+        return True
+    return False
+
+
+def sign_out(redis: Redis, desk: str, agent_key: str) -> bool:
+    """The agent takes no more calls (a conversation they are in goes on). False if already out."""
+    return bool(redis.sadd(_key(desk, "out"), agent_key))
+
+
+def signed_out(redis: Redis, desk: str) -> set[str]:
+    return set(redis.smembers(_key(desk, "out")))
 
 
 def release(redis: Redis, desk: str, agent_key: str, now: datetime, handled_seconds: int | None = None,
@@ -222,16 +281,53 @@ def release(redis: Redis, desk: str, agent_key: str, now: datetime, handled_seco
 
 def estimate_seconds(redis: Redis, desk: Desk, place: int) -> int:
     """Estimated wait at `place`: one of n agents comes free every (average handle time / n)."""
+    return int(round(max(place, 1) * pace_seconds(redis, desk)))
+
+
+def pace_seconds(redis: Redis, desk: Desk) -> float:
+    """How often an agent of the desk comes free: the average of its recent conversations (the
+    desk file's handle_seconds until it has some) over the agents on duty."""
     handled = [int(x) for x in redis.lrange(_key(desk.name, "handled"), 0, HANDLED_KEPT - 1)]
     average = sum(handled) / len(handled) if handled else desk.handle_seconds
     states = redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
-    on_duty = max(1, sum(1 for state in states if state != "away"))
-    return int(round(max(place, 1) * average / on_duty))
+    out = signed_out(redis, desk.name)
+    on_duty = max(1, sum(1 for a, state in zip(desk.agents, states) if state != "away" and a.key not in out))
+    return average / on_duty
 
 
-def snapshot(redis: Redis, desk: Desk) -> dict:
-    """The queue as it stands: entries in order, agents, recent handle times (for operators)."""
-    entries = redis.zrange(_key(desk.name, "order"), 0, -1, withscores=True)
-    agents = dict(zip((a.key for a in desk.agents), redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])))
-    return {"entries": [(e, int(s // BAND_WIDTH)) for e, s in entries], "agents": agents,
+_BAND_NAMES = {v: k for k, v in BANDS.items()}
+
+
+def snapshot(redis: Redis, desk: Desk, now: datetime) -> dict:
+    """The desk as it stands, for operators: each agent's state, who is waiting in order, how often
+    an agent comes free and the wait a caller joining now would be told."""
+    states = redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
+    ttls = [redis.ttl(_key(desk.name, "agent", a.key)) for a in desk.agents]
+    out = signed_out(redis, desk.name)
+    agents = []
+    for agent, state, ttl in zip(desk.agents, states, ttls):
+        kind, _, about = (state or "").partition(":")
+        status = ("signed out" if agent.key in out and kind != "busy" else
+                  {"busy": "talking", "held": "held for a call back", "away": "away"}.get(kind, "free"))
+        agents.append({"key": agent.key, "name": agent.name, "phone": agent.phone, "state": status,
+                       "call": about if kind == "busy" else None, "callback": about if kind == "held" else None,
+                       "signed_in": agent.key not in out, "away_seconds": ttl if kind == "away" and ttl > 0 else None})
+    waiting = []
+    for place, (entry, score) in enumerate(redis.zrange(_key(desk.name, "order"), 0, -1, withscores=True), 1):
+        joined = (score % BAND_WIDTH) / 1000
+        band = _BAND_NAMES.get(int(score // BAND_WIDTH), str(int(score // BAND_WIDTH)))
+        if entry.startswith(PLACEHOLDER):
+            waiting.append({"place": place, "kind": "kept place", "callback": entry[len(PLACEHOLDER):], "band": band,
+                            "waited_seconds": int(now.timestamp() - joined)})
+            continue
+        data = redis.hgetall(_key(desk.name, "member", entry))
+        waiting.append({"place": place, "kind": data.get("kind", "caller"), "call": entry, "band": band,
+                        "region": data.get("region"), "language": data.get("language"),
+                        "ticket": data.get("ticket") or None, "where": data.get("where"),
+                        "waited_seconds": int(now.timestamp() - joined)})
+    free = sum(1 for agent in agents if agent["state"] == "free")
+    ahead = len(waiting) + 1 - free  # a caller joining now: those before them not matched by a free agent
+    return {"desk": desk.name, "regions": list(desk.regions), "agents": agents, "waiting": waiting,
+            "pace_seconds": round(pace_seconds(redis, desk), 1),
+            "wait_for_next_seconds": estimate_seconds(redis, desk, ahead) if ahead > 0 else 0,
             "handled": [int(x) for x in redis.lrange(_key(desk.name, "handled"), 0, -1)]}

@@ -230,7 +230,7 @@ def status(rt, attempt_key: str, call_sid: str, call_status: str, answered_by: s
         request.last_outcome, request.updated_at = outcome, now
         if outcome == "answered" and request.priority == 0 and not _reached_security(db, call_sid):
             attempt.outcome = outcome = "not-connected"  # they answered, but nobody on the rota took the call
-        nxt = _after_attempt(rt, request, outcome, now)
+        nxt = _after_attempt(rt, db, request, outcome, now)
         _timeline(db, request, "callback_outcome", now, attempt=attempt.attempt, outcome=outcome,
                   answered_by=attempt.answered_by, call_sid=call_sid, seconds=duration,
                   next_due=nxt.isoformat() if nxt else None, request_status=request.status)
@@ -246,25 +246,31 @@ def _reached_security(db, call_sid: str) -> bool:
                       .where(Call.call_sid == call_sid, CallEvent.kind == "transfer_accepted")).first() is not None
 
 
-def _after_attempt(rt, request: CallbackRequest, outcome: str, now: datetime) -> datetime | None:
+def _after_attempt(rt, db, request: CallbackRequest, outcome: str, now: datetime) -> datetime | None:
     if outcome == "answered":
         request.status, request.finished_at = "completed", now
         return None
     if request.attempts >= request.max_attempts:
         request.status, request.finished_at = "failed", now
         return None
-    request.status, request.due_at = "pending", retry_time(rt, request, now)
+    request.status, request.due_at = "pending", retry_time(rt, db, request, now)
     return request.due_at
 
 
-def retry_time(rt, request: CallbackRequest, now: datetime) -> datetime:
-    """Back off (the base, then twice as long each time), within the region's opening hours;
-    urgent security call backs are tried at any hour."""
+def retry_time(rt, db, request: CallbackRequest, now: datetime) -> datetime:
+    """Back off (the base, then twice as long each time), within the region's opening hours (in
+    the line of call backs at the next opening, when it falls after closing); urgent security
+    call backs are tried at any hour."""
     candidate = now + timedelta(seconds=rt.settings.callback_retry_seconds * 2 ** max(0, request.attempts - 1))
     flow = rt.flows.flows.get(request.region)
     if request.priority == 0 or flow is None:
         return candidate
-    return utc(flow.hours.next_opening(candidate) or candidate)
+    opening = utc(flow.hours.next_opening(candidate) or candidate)
+    desk = rt.desks.get(request.desk) if request.desk else None
+    if opening == candidate or desk is None:
+        return opening
+    due = callbacks.Due(opening, "opening", 0)
+    return callbacks.paced(db, flow.hours, desk.name, due, agent_queue.pace_seconds(rt.redis, desk), now).at
 
 
 def outcome_of(call_status: str, answered_by: str | None) -> str:
@@ -274,12 +280,16 @@ def outcome_of(call_status: str, answered_by: str | None) -> str:
 
 
 def _leave_queue(rt, request: CallbackRequest, call_sid: str, call_status: str, duration: int | None) -> None:
-    """The call back call is over: out of the queue, and its own Call row (if answered) closed."""
+    """The call back call is over: out of the queue, the agent held for it (if it never got there)
+    free again, and its own Call row (if answered) closed."""
     from ivr.calls import finish
 
     try:
         if request.desk:
             agent_queue.leave(rt.redis, request.desk, call_sid)
+            desk = rt.desks.get(request.desk)
+            if desk is not None:
+                agent_queue.unhold(rt.redis, desk, request.key)
         with rt.sessions() as db:
             answered_call = find_call(db, call_sid) is not None
         if answered_call:

@@ -62,11 +62,11 @@ def schedule(rt, request_id: int) -> str:
         if request is None or request.status != "pending":
             return "not pending"
         due = _Due(request.id, request.key, request.attempts + 1, request.priority, utc(request.due_at))
-    return _ensure_job(rt.jobs, due)
+    return _ensure_job(rt, due)
 
 
-def _ensure_job(connection, due: _Due) -> str:
-    q = Queue(queue_name(due.priority), connection=connection)
+def _ensure_job(rt, due: _Due) -> str:
+    q = Queue(queue_name(due.priority), connection=rt.jobs)
     jid = job_id(due.request_id, due.attempt)
     job = q.fetch_job(jid)
     if job is not None:
@@ -78,7 +78,7 @@ def _ensure_job(connection, due: _Due) -> str:
         ScheduledJobRegistry(queue=q).remove(job)
         job.delete()  # due at another time, or finished or failed without placing this attempt
     options = dict(job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                   description=f"call back {due.request_id}, attempt {due.attempt}")
+                   job_timeout=rt.settings.job_timeout, description=f"call back {due.request_id}, attempt {due.attempt}")
     now, release = _real_now(), due.due_at - timedelta(seconds=EARLY)
     on_time = {"due": due.due_at.timestamp()} if due.due_at > now else {}  # the job waits for the moment
     try:
@@ -99,7 +99,7 @@ def due_now(rt, key: str) -> str:
             return "not pending"
         request.due_at = utc(rt.clock())
         due = _Due(request.id, request.key, request.attempts + 1, request.priority, _real_now())
-    return _ensure_job(rt.jobs, due)  # a job scheduled for later is replaced by one to run now
+    return _ensure_job(rt, due)  # a job scheduled for later is replaced by one to run now
 
 
 def place_job(key: str, attempt: int, due: float | None = None) -> str:
@@ -167,6 +167,15 @@ def job_runtime():
     return _light[1]
 
 
+def warm_up(rt) -> None:
+    """Open the connections a placement uses (database, Twilio's REST client) before it is needed."""
+    from sqlalchemy import text
+
+    with rt.sessions() as db:
+        db.execute(text("SELECT 1"))
+    rt.twilio
+
+
 def cancel_jobs(rt, request: CallbackRequest) -> None:
     """Drop the scheduled job of a cancelled request (harmless if it runs anyway: it finds it cancelled)."""
     q = Queue(queue_name(request.priority), connection=rt.jobs)
@@ -183,6 +192,7 @@ def reconcile(rt) -> dict[str, int]:
     half done past its lease is taken over (checking the call records first); an attempt whose
     final status never came is asked of Twilio."""
     counts = {"pending": 0, "rescheduled": 0, "taken_over": 0, "finished": 0}
+    jobs.retry_abandoned(rt.jobs)  # jobs of a worker that died: RQ retries them, or files them as failed
     now = utc(rt.clock())
     with rt.sessions() as db:
         rows = db.execute(select(CallbackRequest.id, CallbackRequest.key, CallbackRequest.status,
@@ -195,7 +205,7 @@ def reconcile(rt) -> dict[str, int]:
     for row in rows:
         if row.status == "pending":
             counts["pending"] += 1
-            if _ensure_job(rt.jobs, _Due(row.id, row.key, row.attempts + 1, row.priority, utc(row.due_at))) \
+            if _ensure_job(rt, _Due(row.id, row.key, row.attempts + 1, row.priority, utc(row.due_at))) \
                     == "scheduled":
                 counts["rescheduled"] += 1
             continue

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,24 @@ def due_time(hours: OpeningHours, now: datetime, wait_seconds: int) -> Due:
     opening = hours.next_opening(candidate) or candidate
     soon = hours.is_open(now) and opening == candidate
     return Due(opening, "soon" if soon else "opening", max(1, math.ceil((opening - now).total_seconds() / 60)))
+
+
+PACING_WINDOW = timedelta(hours=12)  # call backs due this soon after an opening are in its line
+
+
+def paced(db: Session, hours: OpeningHours, desk: str, due: Due, pace_seconds: float, now: datetime) -> Due:
+    """A call back due at an opening takes its place in that opening's line: the desk's other
+    call backs due from then on go first, one every `pace_seconds` (an agent coming free), so
+    the desk is not rung by everyone who asked overnight at the same moment. A line longer than
+    the opening hours runs on into the next opening."""
+    opening = utc(due.at)
+    ahead = db.scalar(select(func.count()).select_from(CallbackRequest).where(
+        CallbackRequest.desk == desk, CallbackRequest.status == "pending",
+        CallbackRequest.due_at >= opening, CallbackRequest.due_at < opening + PACING_WINDOW)) or 0
+    at = opening + timedelta(seconds=round(ahead * pace_seconds))
+    if not hours.is_open(at):
+        at = utc(hours.next_opening(at) or at)
+    return Due(at, due.when, max(1, math.ceil((at - utc(now)).total_seconds() / 60)))
 
 
 def request(db: Session, call: Call | None, ticket: Ticket | None, number: str | None, priority: str, reason: str,

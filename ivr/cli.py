@@ -77,7 +77,7 @@ def db_upgrade() -> None:
 
 
 @main.command()
-@click.option("--job-workers", default=1, show_default=True, type=click.IntRange(0, 16),
+@click.option("--job-workers", default=2, show_default=True, type=click.IntRange(0, 16),
               help="RQ workers to run beside the web server (pages, freeze requests, callbacks).")
 def serve(job_workers: int) -> None:
     """Check flows, migrate the database, and serve the webhooks with gunicorn, with RQ workers."""
@@ -128,15 +128,15 @@ def serve(job_workers: int) -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="Work through what is queued (and due), then exit.")
 def worker(burst: bool) -> None:
-    """Run an RQ worker for the service's queues (urgent first), with the scheduler for retries."""
-    from rq import Worker
-
+    """Run an RQ worker for the service's queues (urgent first), with the scheduler for due jobs and
+    retries. Run several for more jobs at once (`ivr serve --job-workers N`)."""
     from ivr import jobs
 
     settings = _settings()
     connection = jobs.connect(settings.redis_url)
     queues = [jobs.queue(connection, name) for name in jobs.QUEUES]
-    Worker(queues, connection=connection).work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    jobs.ServiceWorker(queues, connection=connection).work(burst=burst, with_scheduler=True,
+                                                           logging_level=settings.log_level)
 
 
 @main.group()
@@ -328,10 +328,12 @@ def _agent_options(agents) -> dict[str, list[str]]:
 
 
 from ivr.cli_callbacks import callbacks  # noqa: E402  (the groups live in their own modules)
+from ivr.cli_desks import desks  # noqa: E402
 from ivr.cli_models import models  # noqa: E402
 
 main.add_command(models)
 main.add_command(callbacks)
+main.add_command(desks)
 
 if __name__ == "__main__":
     main()

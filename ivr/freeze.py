@@ -46,7 +46,8 @@ def ask_now(rt, request_id: int) -> str:
     except FreezeNotTaken as exc:
         log.warning("%s; retrying in the background", exc)
         jobs.enqueue(rt.jobs, deliver, request_id, queue_name="urgent",
-                     retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"freeze-{request_id}")
+                     retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"freeze-{request_id}",
+                     timeout=rt.settings.job_timeout)
         return "requested"
 
 

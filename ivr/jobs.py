@@ -4,20 +4,34 @@ Queues, most urgent first: `urgent` (pages to the security team, freeze requests
 call backs), `callbacks` (the other call backs, and the reconciler) and `default`. `ivr worker`
 serves them in that order, with RQ's scheduler for delayed jobs (due call backs, escalations,
 retries). They are plain RQ queues: `rq info -u $IVR_REDIS_URL` and rq-dashboard show them.
+
+Every job here is short and waits on the network (a REST call, a webhook, a few small
+transactions), so `ivr worker` runs them in its own process instead of forking a work horse for
+each (`ServiceWorker`): a fork costs more than the job, and without it a worker keeps its
+database connections and its HTTP connection to Twilio. Run several workers for more at once.
+A worker killed in the middle of a job leaves it "started"; once its heartbeat lapses (the job's
+timeout plus `ABANDONED_GRACE`), RQ's clean-up retries it. The call back reconciler runs that
+clean-up every IVR_CALLBACK_RECONCILE_SECONDS, and the jobs themselves are safe to run twice.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
 import os
 from datetime import timedelta
 from typing import Callable
 
 from redis import Redis
-from rq import Queue, Retry, Worker
+from rq import Queue, Retry, SimpleWorker
+from rq.registry import StartedJobRegistry
+
+log = logging.getLogger(__name__)
 
 QUEUES = ("urgent", "callbacks", "default")
+JOB_TIMEOUT = 30  # seconds, unless IVR_JOB_TIMEOUT says otherwise: every job's HTTP calls time out well before
+ABANDONED_GRACE = 5  # seconds after a job's timeout before a silent worker's job counts as abandoned
 _runtime = None
 _runtime_pid = None
 
@@ -32,14 +46,21 @@ def queue(connection: Redis, name: str = "default") -> Queue:
 
 
 def enqueue(connection: Redis, func: Callable, *args, queue_name: str = "default", delay: timedelta | None = None,
-            retry: Retry | None = None, job_id: str | None = None):
+            retry: Retry | None = None, job_id: str | None = None, timeout: int = JOB_TIMEOUT):
     """Put `func(*args)` on a queue now, or after `delay`. A fixed `job_id` makes it idempotent."""
     q = queue(connection, queue_name)
     if job_id is not None and q.fetch_job(job_id) is not None:
         return q.fetch_job(job_id)
     if delay is not None:
-        return q.enqueue_in(delay, func, *args, retry=retry, job_id=job_id)
-    return q.enqueue(func, *args, retry=retry, job_id=job_id)
+        return q.enqueue_in(delay, func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
+    return q.enqueue(func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
+
+
+def retry_abandoned(connection: Redis) -> None:
+    """Jobs left "started" by a worker that died (past their heartbeat): RQ retries them, or files
+    them as failed when no retry is left."""
+    for name in QUEUES:
+        StartedJobRegistry(queue=queue(connection, name)).cleanup()
 
 
 BACKOFF = (1, 2, 6, 12, 24, 60, 120, 180)
@@ -51,9 +72,8 @@ def retry_policy(base_seconds: int) -> Retry:
 
 
 def worker_runtime():
-    """The runtime a job runs with: built once per worker process from the environment. A work
-    horse forked from a worker that built it (ServiceWorker) reuses it, with its own database
-    connections (the parent's are dropped, not closed, in the child)."""
+    """The runtime a job runs with: built once per worker process from the environment and kept
+    (a forked child of a process that built it drops the parent's database connections)."""
     global _runtime, _runtime_pid
     if _runtime is None:
         from ivr.runtime import build_runtime
@@ -67,23 +87,28 @@ def worker_runtime():
 
 
 def prebuilt_runtime():
-    """The worker's runtime if this process (or the worker it forked from) built it already, else None."""
+    """The whole runtime if this process (or the process it forked from) built it already, else None."""
     return worker_runtime() if _runtime is not None else None
 
 
-class ServiceWorker(Worker):
-    """RQ's forking worker with the service loaded once, before any work horse forks: a job starts
-    in milliseconds instead of loading the flows again (which takes seconds). It also starts the
-    periodic call back reconciler. (`ivr worker` with plain RQ workers also works: the job modules
-    are imported before forking either way, but each horse then builds what its job needs.)"""
+class ServiceWorker(SimpleWorker):
+    """`ivr worker`: RQ's worker running each job in its own process (no work horse), with the
+    periodic call back reconciler. A job builds the runtime it needs on first use and keeps it."""
 
     def work(self, *args, **kwargs):
-        rt = worker_runtime()
         try:
-            callback_jobs.keep_reconciling(rt.jobs, rt.settings.callback_reconcile_seconds)
-        except Exception:  # Redis not reachable yet: RQ reports that itself
-            pass
+            rt = callback_jobs.job_runtime()
+            callback_jobs.keep_reconciling(self.connection, rt.settings.callback_reconcile_seconds)
+            callback_jobs.warm_up(rt)  # the first call back due is not slowed by connecting
+        except Exception:  # Redis or the database not reachable yet: the jobs will say so
+            log.warning("worker starting without its connections ready", exc_info=True)
         return super().work(*args, **kwargs)
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        """How long the worker may stay silent in a job (it sends no heartbeat while the job
+        runs): the job's timeout, which RQ enforces, and a little more (RQ's own allows a minute)."""
+        timeout = job.timeout if job.timeout and job.timeout > 0 else JOB_TIMEOUT
+        return int(timeout) + ABANDONED_GRACE
 
 
 def signed_body(payload: dict, secret: str | None) -> tuple[bytes, dict[str, str]]:
@@ -95,6 +120,6 @@ def signed_body(payload: dict, secret: str | None) -> tuple[bytes, dict[str, str
     return body, headers
 
 
-# Work horses fork from the worker: with the job modules imported here (last, since they import this
-# module), each horse starts with them loaded instead of spending a second or two importing them.
+# The job modules, imported with this one (last, since they import it): a worker (or a forking RQ
+# worker's horse) starts with them loaded instead of spending a second or two importing them.
 from ivr import callback_jobs, freeze, paging  # noqa: E402,F401

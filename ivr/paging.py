@@ -36,9 +36,11 @@ def open_page(db: Session, ticket: Ticket, team: Team, reason: str, brief: dict,
 def schedule(rt, page_id: int) -> None:
     """After the page's row is committed: deliver now, and check for an acknowledgement later."""
     retry = jobs.retry_policy(rt.settings.retry_base_seconds)
-    jobs.enqueue(rt.jobs, deliver, page_id, 0, queue_name="urgent", retry=retry, job_id=f"page-{page_id}-0")
+    jobs.enqueue(rt.jobs, deliver, page_id, 0, queue_name="urgent", retry=retry, job_id=f"page-{page_id}-0",
+                 timeout=rt.settings.job_timeout)
     jobs.enqueue(rt.jobs, escalate_if_unacknowledged, page_id, queue_name="urgent",
-                 delay=timedelta(seconds=rt.settings.pager_ack_seconds), job_id=f"page-{page_id}-check")
+                 delay=timedelta(seconds=rt.settings.pager_ack_seconds), job_id=f"page-{page_id}-check",
+                 timeout=rt.settings.job_timeout)
 
 
 def deliver(page_id: int, level: int) -> str:
@@ -88,7 +90,8 @@ def escalate_if_unacknowledged(page_id: int) -> str:
             return "acknowledged"
         page.level = 1
     jobs.enqueue(rt.jobs, deliver, page_id, 1, queue_name="urgent",
-                 retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"page-{page_id}-1")
+                 retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"page-{page_id}-1",
+                 timeout=rt.settings.job_timeout)
     return "escalated"
 
 

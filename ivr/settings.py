@@ -42,6 +42,8 @@ class Settings:
     callback_ring_seconds: int = 30  # how long a call back rings
     callback_amd: str = "sync"  # answering machine detection: sync (on the call's URL request) or async
     callback_reconcile_seconds: int = 60  # how often workers check the database against RQ's jobs
+    ops_token: str | None = None  # bearer token for the desk API (/ops/desks); unset: the API is off
+    job_timeout: int = 30  # seconds a background job may run; one whose worker died is retried this + 5 s later
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -87,6 +89,8 @@ class Settings:
             callback_ring_seconds=_positive_int(env, "IVR_CALLBACK_RING_SECONDS", 30),
             callback_amd=_choice(env, "IVR_CALLBACK_AMD", "sync", ("SYNC", "ASYNC")).lower(),
             callback_reconcile_seconds=_positive_int(env, "IVR_CALLBACK_RECONCILE_SECONDS", 60),
+            ops_token=env.get("IVR_OPS_TOKEN") or None,
+            job_timeout=_positive_int(env, "IVR_JOB_TIMEOUT", 30),
         )
 
 

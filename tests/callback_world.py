@@ -3,7 +3,6 @@ a real Redis and database, real `ivr worker` processes, and helpers to book call
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -104,31 +103,6 @@ def world(settings, clock, sessions):
     rest.__exit__(None, None, None)
 
 
-def children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (a worker's work horse), from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def kill_children(pid: int) -> list[int]:
-    killed = []
-    for child in children(pid):
-        try:
-            os.kill(child, signal.SIGKILL)
-            killed.append(child)
-        except ProcessLookupError:
-            pass
-    return killed
-
-
 def wait_for(predicate, timeout: float = 20.0, every: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -139,5 +113,5 @@ def wait_for(predicate, timeout: float = 20.0, every: float = 0.1):
     return predicate()
 
 
-__all__ = ["Agent", "World", "world", "make_world", "kill_children", "wait_for", "GB", "OLIVIA", "TOM",
+__all__ = ["Agent", "World", "world", "make_world", "wait_for", "GB", "OLIVIA", "TOM",
            "BOOK_FROM_THE_QUEUE", "BOOK_WHEN_CLOSED"]

@@ -48,6 +48,34 @@ def test_a_call_back_is_due_when_an_agent_would_be_free_within_hours_or_at_the_n
     assert christmas.at == at("2026-12-29T08:00", "Europe/London")  # bank holidays and the weekend skipped
 
 
+def test_call_backs_booked_overnight_are_due_one_after_another_from_the_opening(world, clock):
+    """The United Kingdom desk (two agents, 300 s conversations) frees an agent every 150 s: three
+    callers who book at night are due at 08:00, 08:02:30 and 08:05, in the order they asked, and
+    each hears their own time."""
+    clock.set("2026-11-24T21:00", "Europe/London")
+    numbers = ["+447400123491", "+447400123492", "+447400123493"]
+    calls = [world.twilio.call(GB, number, list(BOOK_WHEN_CLOSED)) for number in numbers]
+    opening = at("2026-11-25T08:00", "Europe/London")
+    assert [callbacks.utc(world.request(n).due_at) for n in numbers] == [
+        opening, opening + timedelta(seconds=150), opening + timedelta(seconds=300)]
+    assert [c.heard(f"after we open, on Wednesday at about {t}") for c, t in zip(calls, ("08:00", "08:02", "08:05"))] \
+        == [True, True, True]
+
+
+def test_a_line_longer_than_the_day_runs_on_into_the_next_opening(sessions):
+    hours = shipped_flows().flows["gb"].hours  # 08:00-20:00 on weekdays
+    opening = at("2026-11-25T08:00", "Europe/London")
+    first = callbacks.Due(opening, "opening", 0)
+    now = at("2026-11-24T21:00", "Europe/London")
+    with sessions.begin() as db:
+        callbacks.request(db, None, None, "+447400123494", "normal", "caller_closed", now, due=opening,
+                          desk="support-gb")
+        late = callbacks.paced(db, hours, "support-gb", first, 13 * 3600, now)  # one agent free every 13 h
+        other_desk = callbacks.paced(db, hours, "support-us", first, 13 * 3600, now)
+    assert late.at == at("2026-11-26T08:00", "Europe/London")  # 21:00 is after closing: the next opening
+    assert other_desk.at == opening  # another desk's line is its own
+
+
 def _in_the_queue(flow, caller: str):
     """A United Kingdom caller past the greeting (0), declining recording (2), asking about a withdrawal (6)."""
     now = at("2026-11-24T10:00", "Europe/London")

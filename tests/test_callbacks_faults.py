@@ -3,7 +3,9 @@ while placing a call back, Redis restarted (with and without its data), two requ
 moment, bad numbers. The database is the record; no call back is lost or made twice."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -12,46 +14,58 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from redis import Redis
 from rq import Queue
-from rq.registry import ScheduledJobRegistry
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select
 
 from click.testing import CliRunner
 
-from ivr import callback_jobs, callbacks, cli_callbacks
+from ivr import callback_jobs, callbacks, cli_callbacks, jobs
 from ivr.emulator import Agent, Press, Silence
 from ivr.models import CallbackRequest, Ticket
-from tests.callback_world import (BOOK_FROM_THE_QUEUE, GB, OLIVIA, kill_children, make_world, wait_for,
+from tests.callback_world import (BOOK_FROM_THE_QUEUE, GB, OLIVIA, make_world, wait_for,
                                   world)  # noqa: F401  (fixture)
 
 
-def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(world, clock):
-    """The work horse dies after Twilio accepted the call but before it heard back: the retried job
-    finds the call in the records and does not call again."""
-    clock.set("2026-11-24T10:00", "Europe/London")
-    world.twilio.person("+447400123421", Agent(presses=()))
-    world.twilio.person(OLIVIA, Agent())
-    world.book("+447400123421")
-    worker = world.start_worker()
-    place = world.twilio.place_outbound
-    killed: list[int] = []
+def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(settings, clock, sessions):
+    """The worker dies (SIGKILL) after Twilio accepted the call but before it heard back. Its job
+    is left "started"; once the worker's heartbeat lapses, the reconciler has RQ retry it, and the
+    retried job finds the call in the records and does not call again."""
+    world, rest = make_world(settings, clock, sessions, job_timeout=2)
+    try:
+        clock.set("2026-11-24T10:00", "Europe/London")
+        world.twilio.person("+447400123421", Agent(presses=()))
+        world.twilio.person(OLIVIA, Agent())
+        world.book("+447400123421")
+        worker = world.start_worker()
+        place = world.twilio.place_outbound
+        killed: list[int] = []
 
-    def place_then_kill(entry, form):  # Twilio has the call; the worker never gets the answer
-        place(entry, form)
-        killed.extend(kill_children(worker.pid))
+        def place_then_kill(entry, form):  # Twilio has the call; the worker never gets the answer
+            place(entry, form)
+            os.kill(worker.pid, signal.SIGKILL)
+            killed.append(worker.pid)
 
-    world.twilio.place_outbound = place_then_kill
-    out, _ = worker.communicate(timeout=120)
-    assert killed, out
-    assert "terminated unexpectedly" in out or "Work-horse" in out, out
-    world.twilio.place_outbound = place
-    time.sleep(1.2)  # RQ retries the job after 1 s
-    world.work()
-    world.twilio.wait_outbound(20)
-    [placed] = world.calls_to("+447400123421")
-    [attempt] = world.attempts("+447400123421")
-    assert attempt.call_sid == placed.sid and attempt.attempt == 1
-    assert world.request("+447400123421").status == "completed"
-    assert [c.bridged_to for c in world.twilio.outbound] == [[OLIVIA]]
+        world.twilio.place_outbound = place_then_kill
+        worker.communicate(timeout=120)
+        assert killed and worker.returncode == -signal.SIGKILL
+        world.twilio.place_outbound = place
+        [job_id] = StartedJobRegistry(queue=Queue("callbacks", connection=world.rt.jobs)).get_job_ids()
+        assert callback_jobs.reconcile(world.rt)["rescheduled"] == 0  # still within its heartbeat: left alone
+        time.sleep(2 + jobs.ABANDONED_GRACE + 0.5)  # the job's timeout and the grace: the worker is gone
+        callback_jobs.reconcile(world.rt)
+        assert Job.fetch(job_id, connection=world.rt.jobs).get_status() == JobStatus.SCHEDULED  # RQ retries it
+        time.sleep(1.2)  # RQ retries the job after 1 s
+        world.work()
+        world.twilio.wait_outbound(20)
+        [placed] = world.calls_to("+447400123421")
+        [attempt] = world.attempts("+447400123421")
+        assert attempt.call_sid == placed.sid and attempt.attempt == 1
+        assert world.request("+447400123421").status == "completed"
+        assert [c.bridged_to for c in world.twilio.outbound] == [[OLIVIA]]
+    finally:
+        world.twilio.wait_outbound(10)
+        rest.__exit__(None, None, None)
 
 
 @pytest.fixture

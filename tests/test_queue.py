@@ -2,17 +2,20 @@
 estimated wait from recent conversations, a full queue, missed agents, and the desks files."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from click.testing import CliRunner
 from redis import Redis
 
 from ivr import agent_queue
 from ivr.actions import QueueSettings
 from ivr.agent_queue import Member
+from ivr.cli_desks import desks as desks_cli
 from ivr.desks import Agent as DeskAgent, Desk, load_desks
 from ivr.emulator import Agent, Press, Silence
-from tests.callback_world import GB, OLIVIA, TOM, world  # noqa: F401  (fixture)
+from tests.callback_world import GB, OLIVIA, TOM, make_world, world  # noqa: F401  (fixture)
 
 DESK = Desk("support-test", ("gb",), (DeskAgent("ann", "Ann", "+447400900401"), DeskAgent("bob", "Bob", "+447400900402")),
             300)
@@ -61,6 +64,56 @@ def test_a_kept_place_that_reaches_the_front_while_an_agent_is_free_makes_its_ca
     assert turn.promoted == ("key123",) and turn.agent is not None
 
 
+def test_the_agent_free_for_a_kept_place_is_held_for_its_call_back_not_taken_by_the_callers_behind(redis):
+    join(redis, "CA-booked", minute=0)
+    join(redis, "CA-next", minute=1)
+    agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
+    redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+    turn = agent_queue.claim(redis, DESK, "CA-next", T0)
+    assert turn.promoted == ("key123",) and turn.agent is None  # Ann is the call back's
+    assert agent_queue.claim(redis, DESK, "CA-next", T0 + timedelta(seconds=45)).agent is None
+    callback = Member("CA-callback", "callback", "callback", "gb", "en", request="key123")
+    assert agent_queue.join(redis, DESK.name, callback, T0 + timedelta(minutes=1), 25) == "joined"
+    assert agent_queue.claim(redis, DESK, "CA-callback", T0 + timedelta(minutes=1)).agent.key == "ann"
+    assert redis.get(f"ivr:queue:{DESK.name}:agent:ann") == "busy:CA-callback"
+
+
+def test_a_call_back_that_never_reaches_the_queue_frees_the_agent_held_for_it(redis):
+    join(redis, "CA-booked", minute=0)
+    join(redis, "CA-next", minute=1)
+    agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
+    redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+    assert agent_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
+    agent_queue.unhold(redis, DESK, "other-key")  # someone else's call back: Ann stays held
+    assert agent_queue.claim(redis, DESK, "CA-next", T0).agent is None
+    agent_queue.unhold(redis, DESK, "key123")  # an answering machine: the call back will be tried later
+    assert agent_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
+
+
+def test_two_kept_places_and_one_free_agent_make_one_call_back_due(redis):
+    for n, sid in enumerate(("CA-a", "CA-b", "CA-c")):
+        join(redis, sid, minute=n)
+    agent_queue.to_placeholder(redis, DESK.name, "CA-a", "key-a")
+    agent_queue.to_placeholder(redis, DESK.name, "CA-b", "key-b")
+    redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+    turn = agent_queue.claim(redis, DESK, "CA-c", T0)
+    assert turn.promoted == ("key-a",) and turn.agent is None
+    assert agent_queue.position(redis, DESK.name, "cb:key-b") == (1, 2)  # next when another agent comes free
+
+
+def test_an_agent_signed_out_takes_no_calls_and_the_wait_counts_the_agents_signed_in(redis):
+    assert agent_queue.sign_out(redis, DESK.name, "ann") and not agent_queue.sign_out(redis, DESK.name, "ann")
+    assert [a.key for a in agent_queue.free_agents(redis, DESK)] == ["bob"]
+    assert agent_queue.estimate_seconds(redis, DESK, 3) == 900  # 3 x 300 s / 1 agent
+    join(redis, "CA-first")
+    assert agent_queue.claim(redis, DESK, "CA-first", T0).agent.key == "bob"
+    view = agent_queue.snapshot(redis, DESK, T0 + timedelta(minutes=2))
+    assert [(a["key"], a["state"], a["call"]) for a in view["agents"]] == [("ann", "signed out", None),
+                                                                          ("bob", "talking", "CA-first")]
+    assert agent_queue.sign_in(redis, DESK.name, "ann", T0)
+    assert [a.key for a in agent_queue.free_agents(redis, DESK)] == ["ann"]
+
+
 def test_the_wait_is_estimated_from_recent_conversations_and_the_agents_on_duty(redis):
     assert agent_queue.estimate_seconds(redis, DESK, 3) == 450  # no history yet: the desk's 300 s, 2 agents
     for seconds in (120, 180, 240):
@@ -102,6 +155,51 @@ def test_an_agent_who_does_not_answer_rests_and_the_caller_keeps_their_place(wor
     kinds = [k for k, _ in timeline(world.sessions, call.sid)]
     assert kinds.count("queue_joined") == 1 and "queue_rejoined" in kinds and "agent_missed" in kinds
     assert "agent_conversation" in kinds and world.rt.redis.lrange("ivr:queue:support-gb:handled", 0, -1) == ["60"]
+
+
+def test_operators_see_the_desk_and_sign_an_agent_out_and_in_with_ivr_desks(world, clock):
+    clock.set("2026-11-24T10:00", "Europe/London")
+    world.twilio.person(TOM, Agent())
+    signed = CliRunner().invoke(desks_cli, ["sign-out", "support-gb", "olivia"], env=world.env)
+    assert signed.exit_code == 0 and "Olivia Brown (support-gb) signed out" in signed.output
+    call = world.twilio.call(GB, "+447400123473", [Silence(), Press("2"), Press("6")])
+    assert [leg.to for leg in call.legs] == [TOM]  # Olivia is not rung
+    shown = CliRunner().invoke(desks_cli, ["show", "support-gb"], env=world.env)
+    assert shown.exit_code == 0, shown.output
+    assert "support-gb (gb): 1 of 2 agents free" in shown.output and "signed out" in shown.output
+    assert CliRunner().invoke(desks_cli, ["sign-in", "support-gb", "olivia"], env=world.env).exit_code == 0
+    as_json = json.loads(CliRunner().invoke(desks_cli, ["show", "--json"], env=world.env).output)
+    assert {d["desk"] for d in as_json} >= {"support-gb", "support-us"}
+    assert all(a["signed_in"] for d in as_json for a in d["agents"])
+    unknown = CliRunner().invoke(desks_cli, ["sign-out", "support-gb", "nobody"], env=world.env)
+    assert unknown.exit_code != 0 and "no agent 'nobody' at support-gb; agents: olivia, tom" in unknown.output
+
+
+def test_the_desk_api_needs_its_token_and_signs_agents_in_and_out(settings, clock, sessions):
+    made, rest = make_world(settings, clock, sessions, ops_token="desk-token")
+    try:
+        client, auth = made.app.test_client(), {"Authorization": "Bearer desk-token"}
+        assert client.get("/ops/desks").status_code == 403
+        assert client.get("/ops/desks", headers={"Authorization": "Bearer guess"}).status_code == 403
+        out = client.post("/ops/desks/support-gb/agents/tom", data={"status": "out"}, headers=auth)
+        assert out.status_code == 200 and out.get_json() == {"desk": "support-gb", "agent": "tom",
+                                                             "signed_in": False, "changed": True}
+        view = client.get("/ops/desks/support-gb", headers=auth).get_json()
+        assert [(a["key"], a["state"]) for a in view["agents"]] == [("olivia", "free"), ("tom", "signed out")]
+        assert client.post("/ops/desks/support-gb/agents/tom", json={"status": "in"}, headers=auth).status_code == 200
+        assert client.post("/ops/desks/support-gb/agents/tom", json={"status": "away"},
+                           headers=auth).status_code == 400
+        assert client.post("/ops/desks/support-gb/agents/nobody", json={"status": "in"},
+                           headers=auth).status_code == 404
+        assert client.get("/ops/desks/support-xx", headers=auth).status_code == 404
+    finally:
+        rest.__exit__(None, None, None)
+    off, rest = make_world(settings, clock, sessions)
+    try:
+        refused = off.app.test_client().get("/ops/desks", headers={"Authorization": "Bearer "})
+        assert refused.status_code == 403 and "IVR_OPS_TOKEN" in refused.get_json()["error"]
+    finally:
+        rest.__exit__(None, None, None)
 
 
 def test_the_urgent_key_still_works_while_holding(world, clock):
