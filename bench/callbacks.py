@@ -66,7 +66,10 @@ def main() -> None:
             workers = _start_workers(args, env, redis_url)
             try:
                 time.sleep(8)  # let the workers start (and build the runtime) before the first is due
+                booking = time.monotonic()
                 due = _book(rt, args)
+                print(f"booked and scheduled {args.count} in {time.monotonic() - booking:.1f} s; the first is due "
+                      f"{(min(due.values()) - datetime.now(timezone.utc)).total_seconds():.1f} s later")
                 done = _wait(rt, args.count, max(due.values()) + timedelta(seconds=args.patience))
             finally:
                 for worker in workers:
@@ -152,6 +155,11 @@ def _report(args, due: dict[str, datetime], ledger: Ledger, placed: int, databas
           f"{lost} | {duplicated} |")
     print(f"calls created {len(calls)}, attempts recorded with a CallSid {placed}; "
           f"mean {statistics.mean(delays) * 1000:.0f} ms; earliest {delays[0] * 1000:.0f} ms")
+    first = min(due.values())
+    late = Counter(int((due[number] - first).total_seconds()) for number in per_number
+                   if min(c.created_at for c in calls if c.to == number) - due[number].timestamp() > 0.25)
+    if late:
+        print("over 250 ms late, by second of the run: " + ", ".join(f"{s}s: {n}" for s, n in sorted(late.items())))
 
 
 if __name__ == "__main__":

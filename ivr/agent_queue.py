@@ -164,8 +164,10 @@ def to_placeholder(redis: Redis, desk: str, call_sid: str, request_key: str) -> 
     return True
 
 
-def drop_placeholder(redis: Redis, desk: str, request_key: str) -> None:
-    redis.zrem(_key(desk, "order"), PLACEHOLDER + request_key)
+def drop_placeholder(redis: Redis, desk: Desk, request_key: str) -> None:
+    """A call back was cancelled: its kept place goes, and an agent held for it is free again."""
+    redis.zrem(_key(desk.name, "order"), PLACEHOLDER + request_key)
+    unhold(redis, desk, request_key)
 
 
 def claim(redis: Redis, desk: Desk, call_sid: str, now: datetime) -> Claim:

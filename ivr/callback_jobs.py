@@ -1,7 +1,7 @@
 """Call backs on RQ. The database is the record; Redis only holds the jobs that act on it.
 
-Each attempt is one job, `callback-<request id>-<attempt>`, scheduled for the request's due time
-(RQ's scheduler, which `ivr worker` runs, moves it to its queue then): urgent security call backs
+Each attempt is one job, `callback-<request id, ten digits>-<attempt>`, scheduled for the request's
+due time (RQ's scheduler, which `ivr worker` runs, moves it to its queue then): urgent security call backs
 on the `urgent` queue, the others on `callbacks`. A job that fails (the REST API down, its work
 horse killed) is retried by RQ (`RETRY`), then kept in the failed job registry; `ivr callbacks
 retry` brings it back. The reconciler compares the database with Redis and puts back what Redis
@@ -39,7 +39,11 @@ RECONCILE_KEEP = 3  # reconcile jobs' results kept this many periods
 
 
 def job_id(request_id: int, attempt: int) -> str:
-    return f"callback-{request_id}-{attempt}"
+    """Fixed width: RQ's scheduler releases the jobs due in the same second in the order of their ids
+    (its scores are whole seconds), and a job released early waits in its worker for its moment,
+    so jobs due one after another must not be released out of order (`callback-10-1` before
+    `callback-9-1`)."""
+    return f"callback-{request_id:010d}-{attempt}"
 
 
 def queue_name(priority: int) -> str:
@@ -65,7 +69,7 @@ def schedule(rt, request_id: int) -> str:
     return _ensure_job(rt, due)
 
 
-def _ensure_job(rt, due: _Due) -> str:
+def _ensure_job(rt, due: _Due, still_pending=None) -> str:
     q = Queue(queue_name(due.priority), connection=rt.jobs)
     jid = job_id(due.request_id, due.attempt)
     job = q.fetch_job(jid)
@@ -75,6 +79,8 @@ def _ensure_job(rt, due: _Due) -> str:
             return "exists"
         if state in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED):
             return "exists"
+        if still_pending is not None and not still_pending():
+            return "not pending"  # the job ran since the caller looked: nothing to put back
         ScheduledJobRegistry(queue=q).remove(job)
         job.delete()  # due at another time, or finished or failed without placing this attempt
     options = dict(job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
@@ -205,8 +211,8 @@ def reconcile(rt) -> dict[str, int]:
     for row in rows:
         if row.status == "pending":
             counts["pending"] += 1
-            if _ensure_job(rt, _Due(row.id, row.key, row.attempts + 1, row.priority, utc(row.due_at))) \
-                    == "scheduled":
+            due = _Due(row.id, row.key, row.attempts + 1, row.priority, utc(row.due_at))
+            if _ensure_job(rt, due, still_pending=lambda request_id=row.id: _pending(rt, request_id)) == "scheduled":
                 counts["rescheduled"] += 1
             continue
         attempt = latest.get(row.id)
@@ -220,6 +226,12 @@ def reconcile(rt) -> dict[str, int]:
     if counts["rescheduled"] or counts["taken_over"] or counts["finished"]:
         log.warning("reconciled call backs: %s", counts)
     return counts
+
+
+def _pending(rt, request_id: int) -> bool:
+    with rt.sessions() as db:
+        request = db.get(CallbackRequest, request_id)
+        return request is not None and request.status == "pending"
 
 
 def _overdue(rt, attempt: CallbackAttempt, now: datetime) -> bool:

@@ -39,13 +39,15 @@ def flows() -> None:
 @click.option("--dir", "flows_dir", type=click.Path(path_type=Path), envvar="IVR_FLOWS_DIR",
               default=PROJECT_ROOT / "flows", show_default=True, help="Folder of region files.")
 def flows_check(flows_dir: Path) -> None:
-    """Validate and lint every flow; exit 1 and list each problem if any."""
+    """Validate and lint every flow (and the desks and rota beside them); exit 1 and list each problem if any."""
     from ivr.flows import load_flows
+    from ivr.runtime import checked_desks
 
     if not flows_dir.is_dir():
         raise click.ClickException(f"{flows_dir}: not a folder")
     try:
         loaded = load_flows(flows_dir)
+        desks = checked_desks(flows_dir, loaded)
     except FlowError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -60,6 +62,9 @@ def flows_check(flows_dir: Path) -> None:
         click.echo(f"{flows_dir.name}/oncall.yaml: ok  version {loaded.rota.version}  teams {teams}")
     for language, book in sorted(loaded.phrasebooks.items()):
         click.echo(f"{flows_dir.name}/intents/{language}.yaml: ok  {len(book.phrases)} phrases")
+    for desk in desks:
+        click.echo(f"{flows_dir.name}/desks/{desk.name}.yaml: ok  regions {', '.join(desk.regions)}  "
+                   f"{len(desk.agents)} agents")
 
 
 @main.group()
@@ -86,10 +91,12 @@ def serve(job_workers: int) -> None:
 
     from ivr.db import upgrade
     from ivr.flows import load_flows
+    from ivr.runtime import checked_desks
 
     settings = _settings()
     try:
         loaded = load_flows(settings.flows_dir)
+        checked_desks(settings.flows_dir, loaded)
     except FlowError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)

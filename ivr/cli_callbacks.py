@@ -97,8 +97,9 @@ def cancel_callback(reference: str) -> None:
             raise click.ClickException(f"call back {request.id} is {request.status}: only a pending one can be "
                                        f"cancelled")
     callback_jobs.cancel_jobs(rt, request)
-    if request.desk:
-        agent_queue.drop_placeholder(rt.redis, request.desk, request.key)
+    desk = rt.desks.get(request.desk) if request.desk else None
+    if desk is not None:
+        agent_queue.drop_placeholder(rt.redis, desk, request.key)
     click.echo(f"call back {request.id} cancelled")
 
 

@@ -91,7 +91,8 @@ def load_desks(flows_dir: Path, regions: set[str] | None = None) -> tuple[Desks,
                 problems.append(f"{rel}: region '{region}' is also served by desk '{covered[region]}'")
             covered[region] = desk.name
         desks[desk.name] = desk
-    for region in sorted((regions or set()) - set(covered)):
+    uncovered = set() if problems else (regions or set()) - set(covered)  # a broken file may be the one
+    for region in sorted(uncovered):
         problems.append(f"{Path(flows_dir).name}/{DESKS_DIR}/: region '{region}' queues callers but no desk "
                         f"serves it: add flows/{DESKS_DIR}/support-{region}.yaml")
     return Desks(MappingProxyType(desks)), problems

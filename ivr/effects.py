@@ -135,8 +135,9 @@ def _settle_callback(rt, action: _After) -> None:
             callback_jobs.schedule(rt, action.row_id)
             callback_jobs.keep_reconciling(rt.jobs, rt.settings.callback_reconcile_seconds)
         if action.kind == "cancelled":
-            if action.desk:
-                agent_queue.drop_placeholder(rt.redis, action.desk, action.key)
+            desk = rt.desks.get(action.desk) if action.desk else None
+            if desk is not None:
+                agent_queue.drop_placeholder(rt.redis, desk, action.key)
             with rt.sessions() as db:
                 request = db.get(CallbackRequest, action.row_id)
                 if request is not None:

@@ -10,13 +10,14 @@ from click.testing import CliRunner
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from ivr import callback_calls, callback_jobs, callbacks, engine
+from ivr import agent_queue, callback_calls, callback_jobs, callbacks, engine, queueing
 from ivr.actions import BookCallback, Gather
+from ivr.agent_queue import Member
 from ivr.callback_numbers import check
 from ivr.cli_callbacks import callbacks as callbacks_cli
 from ivr.emulator import Agent, Press
 from ivr.state import CallbackBooked, CallStarted, Digits, QueueLeft
-from tests.callback_world import BOOK_WHEN_CLOSED, GB, make_world, shipped_flows, world  # noqa: F401 (fixture)
+from tests.callback_world import BOOK_WHEN_CLOSED, GB, OLIVIA, make_world, shipped_flows, world  # noqa: F401 (fixture)
 from tests.flowkit import at
 
 EMMA = "+447700900211"  # on call for security-europe on a Tuesday morning
@@ -60,6 +61,35 @@ def test_call_backs_booked_overnight_are_due_one_after_another_from_the_opening(
         opening, opening + timedelta(seconds=150), opening + timedelta(seconds=300)]
     assert [c.heard(f"after we open, on Wednesday at about {t}") for c, t in zip(calls, ("08:00", "08:02", "08:05"))] \
         == [True, True, True]
+
+
+def test_the_agent_free_when_a_kept_place_reaches_the_front_waits_for_its_call_back(world, clock):
+    """A caller kept their place and hung up; Tom is busy. When Olivia comes free, the caller behind
+    (whose hold music asks) is not put through: the call back is placed, and Olivia is held for it
+    until the customer answers and reaches the queue."""
+    clock.set("2026-11-24T10:00", "Europe/London")
+    customer = "+447400123495"
+    world.twilio.person(customer, Agent(presses=()))
+    world.twilio.person(OLIVIA, Agent())
+    world.book(customer)  # both agents busy while they book; their place is kept
+    world.rt.redis.set("ivr:queue:support-gb:agent:tom", "busy:elsewhere", ex=600)
+    behind = Member("CA" + "7" * 32, "caller", "normal", "gb", "en")
+    agent_queue.join(world.rt.redis, "support-gb", behind, world.rt.clock() + timedelta(minutes=1), 25)
+    request = world.request(customer)
+    assert agent_queue.position(world.rt.redis, "support-gb", f"cb:{request.key}")[0] == 1
+
+    first = queueing.wait(world.rt, "support-gb", behind.call_sid, 45)  # the behind caller's hold music
+    again = queueing.wait(world.rt, "support-gb", behind.call_sid, 90)  # and again, while the call back rings
+    assert "<Leave" not in first and "<Leave" not in again
+    assert world.rt.redis.get("ivr:queue:support-gb:agent:olivia") == f"held:{request.key}"
+    assert Queue("callbacks", connection=world.rt.jobs).fetch_job(callback_jobs.job_id(request.id, 1)) is not None
+
+    world.work()  # the call back is placed now, a real worker
+    world.twilio.wait_outbound(20)
+    assert len(world.calls_to(customer)) == 1
+    [call_back] = world.twilio.outbound
+    assert call_back.heard("returning your call about ticket") and call_back.bridged_to == [OLIVIA]
+    assert world.request(customer).status == "completed"
 
 
 def test_a_line_longer_than_the_day_runs_on_into_the_next_opening(sessions):

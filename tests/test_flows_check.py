@@ -21,6 +21,20 @@ def test_shipped_flows_pass_the_check():
     assert result.exit_code == 0, result.output
     for region in ("us", "gb", "sg", "hk", "kr"):
         assert f"flows/{region}.yaml: ok" in result.output
+        assert f"flows/desks/support-{region}.yaml: ok  regions {region}  2 agents" in result.output
+
+
+def test_a_bad_desk_file_fails_the_check_naming_it(tmp_path):
+    import shutil
+
+    folder = tmp_path / "flows"
+    shutil.copytree(SHIPPED, folder)
+    desk = folder / "desks" / "support-gb.yaml"
+    desk.write_text(desk.read_text().replace('"+447400900302"', '"07400 900302"'))
+    result = check(folder)
+    assert result.exit_code == 1
+    assert "flows/desks/support-gb.yaml: agents.tom.phone: Value error, '07400 900302' is not a phone number" \
+        in result.output and "1 problem(s) found" in result.output
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,16 @@ def test_a_call_back_that_never_reaches_the_queue_frees_the_agent_held_for_it(re
     assert agent_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
 
 
+def test_a_cancelled_call_back_gives_up_its_place_and_the_agent_held_for_it(redis):
+    join(redis, "CA-booked", minute=0)
+    join(redis, "CA-next", minute=1)
+    agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
+    redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+    assert agent_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
+    agent_queue.drop_placeholder(redis, DESK, "key123")  # the caller called again and cancelled
+    assert agent_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
+
+
 def test_two_kept_places_and_one_free_agent_make_one_call_back_due(redis):
     for n, sid in enumerate(("CA-a", "CA-b", "CA-c")):
         join(redis, sid, minute=n)
