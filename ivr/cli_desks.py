@@ -97,10 +97,7 @@ def _minutes(seconds: float) -> str:
 @click.argument("agent_key")
 def sign_out(desk_name: str, agent_key: str) -> None:
     """AGENT at DESK takes no more calls until signed in again."""
-    found, redis = _desks_and_redis()
-    desk, agent = _desk_and_agent(found, desk_name, agent_key)
-    changed = agent_queue.sign_out(redis, desk.name, agent.key)
-    click.echo(f"{agent.name} ({desk.name}) {'signed out' if changed else 'was already signed out'}")
+    _sign(desk_name, agent_key, signing_in=False)
 
 
 @desks.command("sign-in")
@@ -108,7 +105,15 @@ def sign_out(desk_name: str, agent_key: str) -> None:
 @click.argument("agent_key")
 def sign_in(desk_name: str, agent_key: str) -> None:
     """AGENT at DESK takes calls again."""
+    _sign(desk_name, agent_key, signing_in=True)
+
+
+def _sign(desk_name: str, agent_key: str, signing_in: bool) -> None:
     found, redis = _desks_and_redis()
     desk, agent = _desk_and_agent(found, desk_name, agent_key)
-    changed = agent_queue.sign_in(redis, desk.name, agent.key, datetime.now(timezone.utc))
-    click.echo(f"{agent.name} ({desk.name}) {'signed in' if changed else 'was already signed in'}")
+    if signing_in:
+        changed = agent_queue.sign_in(redis, desk.name, agent.key, datetime.now(timezone.utc))
+    else:
+        changed = agent_queue.sign_out(redis, desk.name, agent.key)
+    done = "signed in" if signing_in else "signed out"
+    click.echo(f"{agent.name} ({desk.name}) {done if changed else 'was already ' + done}")

@@ -64,11 +64,15 @@ def test_a_kept_place_that_reaches_the_front_while_an_agent_is_free_makes_its_ca
     assert turn.promoted == ("key123",) and turn.agent is not None
 
 
-def test_the_agent_free_for_a_kept_place_is_held_for_its_call_back_not_taken_by_the_callers_behind(redis):
+def _a_kept_place_then_a_caller_and_only_ann_free(redis) -> None:
     join(redis, "CA-booked", minute=0)
     join(redis, "CA-next", minute=1)
     agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
     redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+
+
+def test_the_agent_free_for_a_kept_place_is_held_for_its_call_back_not_taken_by_the_callers_behind(redis):
+    _a_kept_place_then_a_caller_and_only_ann_free(redis)
     turn = agent_queue.claim(redis, DESK, "CA-next", T0)
     assert turn.promoted == ("key123",) and turn.agent is None  # Ann is the call back's
     assert agent_queue.claim(redis, DESK, "CA-next", T0 + timedelta(seconds=45)).agent is None
@@ -79,10 +83,7 @@ def test_the_agent_free_for_a_kept_place_is_held_for_its_call_back_not_taken_by_
 
 
 def test_a_call_back_that_never_reaches_the_queue_frees_the_agent_held_for_it(redis):
-    join(redis, "CA-booked", minute=0)
-    join(redis, "CA-next", minute=1)
-    agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
-    redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+    _a_kept_place_then_a_caller_and_only_ann_free(redis)
     assert agent_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
     agent_queue.unhold(redis, DESK, "other-key")  # someone else's call back: Ann stays held
     assert agent_queue.claim(redis, DESK, "CA-next", T0).agent is None
@@ -91,10 +92,7 @@ def test_a_call_back_that_never_reaches_the_queue_frees_the_agent_held_for_it(re
 
 
 def test_a_cancelled_call_back_gives_up_its_place_and_the_agent_held_for_it(redis):
-    join(redis, "CA-booked", minute=0)
-    join(redis, "CA-next", minute=1)
-    agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
-    redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
+    _a_kept_place_then_a_caller_and_only_ann_free(redis)
     assert agent_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
     agent_queue.drop_placeholder(redis, DESK, "key123")  # the caller called again and cancelled
     assert agent_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
