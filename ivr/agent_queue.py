@@ -287,14 +287,23 @@ def estimate_seconds(redis: Redis, desk: Desk, place: int) -> int:
 
 
 def pace_seconds(redis: Redis, desk: Desk) -> float:
-    """How often an agent of the desk comes free: the average of its recent conversations (the
-    desk file's handle_seconds until it has some) over the agents on duty."""
-    handled = [int(x) for x in redis.lrange(_key(desk.name, "handled"), 0, HANDLED_KEPT - 1)]
-    average = sum(handled) / len(handled) if handled else desk.handle_seconds
+    """How often an agent of the desk comes free now: the average of its recent conversations (the
+    desk file's handle_seconds until it has some) over the agents on duty (signed in, not away)."""
     states = redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
     out = signed_out(redis, desk.name)
     on_duty = max(1, sum(1 for a, state in zip(desk.agents, states) if state != "away" and a.key not in out))
-    return average / on_duty
+    return _average_handle(redis, desk) / on_duty
+
+
+def opening_pace_seconds(redis: Redis, desk: Desk) -> float:
+    """How often an agent comes free once the line opens: every agent of the desk file at work
+    (whoever signed out at the end of the last shift, or is resting now, does not count against it)."""
+    return _average_handle(redis, desk) / max(1, len(desk.agents))
+
+
+def _average_handle(redis: Redis, desk: Desk) -> float:
+    handled = [int(x) for x in redis.lrange(_key(desk.name, "handled"), 0, HANDLED_KEPT - 1)]
+    return sum(handled) / len(handled) if handled else desk.handle_seconds
 
 
 _BAND_NAMES = {v: k for k, v in BANDS.items()}

@@ -270,7 +270,7 @@ def retry_time(rt, db, request: CallbackRequest, now: datetime) -> datetime:
     if opening == candidate or desk is None:
         return opening
     due = callbacks.Due(opening, "opening", 0)
-    return callbacks.paced(db, flow.hours, desk.name, due, agent_queue.pace_seconds(rt.redis, desk), now).at
+    return callbacks.paced(db, flow.hours, desk.name, due, agent_queue.opening_pace_seconds(rt.redis, desk), now).at
 
 
 def outcome_of(call_status: str, answered_by: str | None) -> str:

@@ -1,10 +1,10 @@
 """Call backs on RQ. The database is the record; Redis only holds the jobs that act on it.
 
-Each attempt is one job, `callback-<request id, ten digits>-<attempt>`, scheduled for the request's
-due time (RQ's scheduler, which `ivr worker` runs, moves it to its queue then): urgent security call backs
-on the `urgent` queue, the others on `callbacks`. A job that fails (the REST API down, its work
-horse killed) is retried by RQ (`RETRY`), then kept in the failed job registry; `ivr callbacks
-retry` brings it back. The reconciler compares the database with Redis and puts back what Redis
+Each attempt is one job, `callback-<request id, ten digits>-<attempt>`, scheduled for the
+request's due time (RQ's scheduler, which `ivr worker` runs, moves it to its queue then): urgent
+security call backs on the `urgent` queue, the others on `callbacks`. A job that fails (the REST
+API down, its worker killed) is retried by RQ (`RETRY`), then kept in the failed job registry;
+`ivr callbacks retry` brings it back. The reconciler compares the database with Redis and puts back what Redis
 lost (a restart without its data, a flushed queue) and takes over placements left half done; every
 worker runs it every IVR_CALLBACK_RECONCILE_SECONDS as a job that schedules its successor, and
 `ivr callbacks reconcile` runs it by hand.
@@ -84,7 +84,8 @@ def _ensure_job(rt, due: _Due, still_pending=None) -> str:
         ScheduledJobRegistry(queue=q).remove(job)
         job.delete()  # due at another time, or finished or failed without placing this attempt
     options = dict(job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                   job_timeout=rt.settings.job_timeout, description=f"call back {due.request_id}, attempt {due.attempt}")
+                   job_timeout=rt.settings.job_timeout,
+                   description=f"call back {due.request_id}, attempt {due.attempt}")
     now, release = _real_now(), due.due_at - timedelta(seconds=EARLY)
     on_time = {"due": due.due_at.timestamp()} if due.due_at > now else {}  # the job waits for the moment
     try:

@@ -167,7 +167,7 @@ def _book(rt, flow: Flow, db: Session, call: Call, state: CallState, action: Boo
     wait = agent_queue.estimate_seconds(rt.redis, desk, place) if desk is not None else 0
     due = callbacks.due_time(flow.hours, now, wait)
     if due.when == "opening" and desk is not None:
-        due = callbacks.paced(db, flow.hours, desk.name, due, agent_queue.pace_seconds(rt.redis, desk), now)
+        due = callbacks.paced(db, flow.hours, desk.name, due, agent_queue.opening_pace_seconds(rt.redis, desk), now)
     request = callbacks.request(db, call, call.ticket, action.number, "normal", f"caller_{action.source}", now,
                                 due=due.at, language=state.language, desk=desk.name if desk else None,
                                 caller_id=call.to_number, max_attempts=rt.settings.callback_max_attempts)

@@ -52,8 +52,9 @@ def test_a_call_back_is_due_when_an_agent_would_be_free_within_hours_or_at_the_n
 def test_call_backs_booked_overnight_are_due_one_after_another_from_the_opening(world, clock):
     """The United Kingdom desk (two agents, 300 s conversations) frees an agent every 150 s: three
     callers who book at night are due at 08:00, 08:02:30 and 08:05, in the order they asked, and
-    each hears their own time."""
+    each hears their own time. An agent who signed out at the end of the day still counts."""
     clock.set("2026-11-24T21:00", "Europe/London")
+    agent_queue.sign_out(world.rt.redis, "support-gb", "olivia")
     numbers = ["+447400123491", "+447400123492", "+447400123493"]
     calls = [world.twilio.call(GB, number, list(BOOK_WHEN_CLOSED)) for number in numbers]
     opening = at("2026-11-25T08:00", "Europe/London")
