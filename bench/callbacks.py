@@ -9,7 +9,7 @@ times spread evenly over --spread seconds (0: all at the same moment) and schedu
 app schedules them.
 
     .venv/bin/python bench/callbacks.py [--count 1000] [--spread 200] [--workers 2]
-                                        [--worker ivr|forking]
+                                        [--worker ivr|forking] [--api-latency 0.2]
 
 `ivr` runs `ivr worker` as shipped (each job in the worker's own process); `forking` runs RQ's
 default worker, `rq worker --with-scheduler urgent callbacks default`, which forks a work horse
@@ -57,7 +57,7 @@ def main() -> None:
         database_url = os.environ.get("IVR_BENCH_DATABASE_URL") or f"sqlite:///{folder}/bench.db"
         upgrade(database_url)
         ledger = Ledger(ACCOUNT_SID)
-        with RestServer(rest_api(ledger, AUTH_TOKEN)) as rest:
+        with RestServer(_slowed(rest_api(ledger, AUTH_TOKEN), args.api_latency)) as rest:
             env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                    "IVR_REDIS_URL": redis_url, "IVR_DATABASE_URL": database_url, "IVR_TWILIO_API_URL": rest.url,
                    "IVR_PUBLIC_URL": "https://ivr.example.test", "IVR_LOG_LEVEL": "WARNING",
@@ -86,9 +86,25 @@ def _arguments():
     parser.add_argument("--spread", type=float, default=200.0, help="seconds over which the call backs fall due")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker", choices=("ivr", "forking"), default="ivr")
+    parser.add_argument("--api-latency", type=float, default=0.0,
+                        help="seconds the REST API takes to answer each request (the network to Twilio)")
     parser.add_argument("--patience", type=float, default=600.0,
                         help="seconds after the last due time before the ones still not placed count as lost")
     return parser.parse_args()
+
+
+def _slowed(app, latency: float):
+    """The REST API answering `latency` seconds later, as Twilio's does across the internet (the
+    call counts as created after the wait)."""
+    if latency > 0:
+        inner = app.wsgi_app
+
+        def slow(environ, start_response):
+            time.sleep(latency)
+            return inner(environ, start_response)
+
+        app.wsgi_app = slow
+    return app
 
 
 def _redis(folder: Path) -> str:
@@ -150,7 +166,8 @@ def _report(args, due: dict[str, datetime], ledger: Ledger, placed: int, databas
         return delays[min(len(delays) - 1, int(p * len(delays)))] * 1000
 
     database = "SQLite" if database_url.startswith("sqlite") else database_url.split(":", 1)[0]
-    print(f"| {args.count} | {args.spread:.0f} s | {args.workers} x {args.worker} | {database} | "
+    latency = f", API {args.api_latency * 1000:.0f} ms" if args.api_latency else ""
+    print(f"| {args.count} | {args.spread:.0f} s | {args.workers} x {args.worker}{latency} | {database} | "
           f"{pct(0.5):.0f} ms | {pct(0.9):.0f} ms | {pct(0.99):.0f} ms | {delays[-1] * 1000:.0f} ms | "
           f"{lost} | {duplicated} |")
     print(f"calls created {len(calls)}, attempts recorded with a CallSid {placed}; "
