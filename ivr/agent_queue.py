@@ -242,9 +242,12 @@ def _gone(redis: Redis, desk: str, call_sid: str, now: datetime) -> bool:
 
 def free_agents(redis: Redis, desk: Desk) -> list[Agent]:
     """Agents signed in and neither in a conversation, held for a call back, nor away; longest idle first."""
-    states = redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
-    idle = dict(redis.zrange(_key(desk.name, "idle"), 0, -1, withscores=True))
-    out = signed_out(redis, desk.name)
+    pipe = redis.pipeline(transaction=False)  # one round trip: this runs on every hold music request
+    pipe.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
+    pipe.zrange(_key(desk.name, "idle"), 0, -1, withscores=True)
+    pipe.smembers(_key(desk.name, "out"))
+    states, idle_scores, out = pipe.execute()
+    idle = dict(idle_scores)
     free = [a for a, state in zip(desk.agents, states) if not state and a.key not in out]
     return sorted(free, key=lambda a: idle.get(a.key, 0.0))
 
@@ -289,21 +292,26 @@ def estimate_seconds(redis: Redis, desk: Desk, place: int) -> int:
 def pace_seconds(redis: Redis, desk: Desk) -> float:
     """How often an agent of the desk comes free now: the average of its recent conversations (the
     desk file's handle_seconds until it has some) over the agents on duty (signed in, not away)."""
-    states = redis.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
-    out = signed_out(redis, desk.name)
+    pipe = redis.pipeline(transaction=False)  # one round trip: this runs on every hold music request
+    pipe.mget([_key(desk.name, "agent", a.key) for a in desk.agents])
+    pipe.smembers(_key(desk.name, "out"))
+    pipe.lrange(_key(desk.name, "handled"), 0, HANDLED_KEPT - 1)
+    states, out, handled = pipe.execute()
     on_duty = max(1, sum(1 for a, state in zip(desk.agents, states) if state != "away" and a.key not in out))
-    return _average_handle(redis, desk) / on_duty
+    return _average(handled, desk) / on_duty
 
 
 def opening_pace_seconds(redis: Redis, desk: Desk) -> float:
     """How often an agent comes free once the line opens: every agent of the desk file at work
     (whoever signed out at the end of the last shift, or is resting now, does not count against it)."""
-    return _average_handle(redis, desk) / max(1, len(desk.agents))
+    handled = redis.lrange(_key(desk.name, "handled"), 0, HANDLED_KEPT - 1)
+    return _average(handled, desk) / max(1, len(desk.agents))
 
 
-def _average_handle(redis: Redis, desk: Desk) -> float:
-    handled = [int(x) for x in redis.lrange(_key(desk.name, "handled"), 0, HANDLED_KEPT - 1)]
-    return sum(handled) / len(handled) if handled else desk.handle_seconds
+def _average(handled: list[str], desk: Desk) -> float:
+    """The average of the desk's recent conversations, or its file's handle_seconds until it has some."""
+    seconds = [int(x) for x in handled]
+    return sum(seconds) / len(seconds) if seconds else desk.handle_seconds
 
 
 _BAND_NAMES = {v: k for k, v in BANDS.items()}
