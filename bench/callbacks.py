@@ -8,7 +8,7 @@ time; the calls are not played out). Requests are booked straight into the datab
 times spread evenly over --spread seconds (0: all at the same moment) and scheduled as the web
 app schedules them.
 
-    .venv/bin/python bench/callbacks.py [--count 1000] [--spread 200] [--workers 2]
+    .venv/bin/python bench/booking.py [--count 1000] [--spread 200] [--workers 2]
                                         [--worker ivr|forking] [--api-latency 0.2]
 
 `ivr` runs `ivr worker` as shipped (each job in the worker's own process); `forking` runs RQ's
@@ -36,11 +36,12 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from ivr import callback_jobs, callbacks  # noqa: E402
-from ivr.db import upgrade  # noqa: E402
+from ivr.callbacks import scheduling  # noqa: E402
+from ivr.callbacks import booking
+from ivr.db.database import upgrade  # noqa: E402
 from ivr.emulator.ledger import Ledger  # noqa: E402
 from ivr.emulator.rest import RestServer, rest_api  # noqa: E402
-from ivr.models import CallbackAttempt  # noqa: E402
+from ivr.db.models import CallbackAttempt  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 
 ACCOUNT_SID, AUTH_TOKEN = "AC" + "b" * 32, "bench-token"
@@ -62,7 +63,7 @@ def main() -> None:
                    "IVR_REDIS_URL": redis_url, "IVR_DATABASE_URL": database_url, "IVR_TWILIO_API_URL": rest.url,
                    "IVR_PUBLIC_URL": "https://ivr.example.test", "IVR_LOG_LEVEL": "WARNING",
                    "IVR_CALLBACK_RECONCILE_SECONDS": "3600"}
-            rt = callback_jobs.JobRuntime(Settings.from_env(env))
+            rt = scheduling.JobRuntime(Settings.from_env(env))
             workers = _start_workers(args, env, redis_url)
             try:
                 time.sleep(8)  # let the workers start (and build the runtime) before the first is due
@@ -137,10 +138,10 @@ def _book(rt, args) -> dict[str, datetime]:
     due = {f"+4474{n:08d}": start + timedelta(seconds=args.spread * n / max(args.count - 1, 1))
            for n in range(args.count)}
     with rt.sessions.begin() as db:
-        ids = [callbacks.request(db, None, None, number, "normal", "bench", start, due=at, desk="support-gb",
+        ids = [booking.request(db, None, None, number, "normal", "bench", start, due=at, desk="support-gb",
                                  caller_id="+442079460100").id for number, at in due.items()]
     for request_id in ids:
-        callback_jobs.schedule(rt, request_id)
+        scheduling.schedule(rt, request_id)
     return due
 
 

@@ -30,8 +30,8 @@ import time
 
 from speech_audio import FRAME, GRAMMAR, RATE, caller_audio, machine_busy_seconds, rss_mb, utterances
 
-from ivr.recognizer import Recognizer
-from ivr.voice_models import load_model
+from ivr.speech.recognizer import Recognizer
+from ivr.speech.voice_models import load_model
 
 CORES = 2
 STEP = FRAME / RATE  # 20 ms

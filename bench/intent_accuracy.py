@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ivr.intent import classify, load_phrasebooks, urgent_partial
+from ivr.speech.intent import classify, load_phrasebooks, urgent_partial
 from ivr.settings import PROJECT_ROOT
 
 CASES_DIR = PROJECT_ROOT / "tests" / "intent_cases"

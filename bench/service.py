@@ -12,8 +12,8 @@ from pathlib import Path
 from redis import Redis
 
 from ivr import create_app
-from ivr.callrunner import SettableClock
-from ivr.db import upgrade
+from ivr.emulator.runner import SettableClock
+from ivr.db.database import upgrade
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport, HttpTransport

@@ -16,8 +16,8 @@ import time
 from speech_audio import (FRAME, GRAMMAR, RATE, SENTENCES, caller_audio, machine_busy_seconds, rss_mb,
                           speech_share, utterances)
 
-from ivr.recognizer import Recognizer, transcribe_ulaw
-from ivr.voice_models import load_model
+from ivr.speech.recognizer import Recognizer, transcribe_ulaw
+from ivr.speech.voice_models import load_model
 
 
 def stream(model, audio: bytes, grammar, partials: bool) -> dict:

@@ -97,9 +97,9 @@ class ServiceWorker(SimpleWorker):
 
     def work(self, *args, **kwargs):
         try:
-            rt = callback_jobs.job_runtime()
-            callback_jobs.keep_reconciling(self.connection, rt.settings.callback_reconcile_seconds)
-            callback_jobs.warm_up(rt)  # the first call back due is not slowed by connecting
+            rt = scheduling.job_runtime()
+            scheduling.keep_reconciling(self.connection, rt.settings.callback_reconcile_seconds)
+            scheduling.warm_up(rt)  # the first call back due is not slowed by connecting
         except Exception:  # Redis or the database not reachable yet: the jobs will say so
             log.warning("worker starting without its connections ready", exc_info=True)
         return super().work(*args, **kwargs)
@@ -122,4 +122,6 @@ def signed_body(payload: dict, secret: str | None) -> tuple[bytes, dict[str, str
 
 # The job modules, imported with this one (last, since they import it): a worker (or a forking RQ
 # worker's horse) starts with them loaded instead of spending a second or two importing them.
-from ivr import callback_jobs, freeze, paging  # noqa: E402,F401
+from ivr.callbacks import scheduling  # noqa: E402,F401
+from ivr.security import freeze
+from ivr.security import paging

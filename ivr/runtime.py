@@ -10,13 +10,13 @@ from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr import jobs
-from ivr.callstore import CallStore
-from ivr.db import make_engine, make_sessions
-from ivr.desks import Desks, load_desks
+from ivr.calls.store import CallStore
+from ivr.db.database import make_engine, make_sessions
+from ivr.flows.desks import Desks, load_desks
 from ivr.errors import FlowError
-from ivr.flows import FlowSet, load_flows
+from ivr.flows.loader import FlowSet, load_flows
 from ivr.metrics import Metrics
-from ivr.oncall_store import sync_rota
+from ivr.security.rota_store import sync_rota
 from ivr.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -44,7 +44,7 @@ class Runtime:
     @cached_property
     def hearing(self):
         """Phrasebooks and voice models: what hears callers at listen steps."""
-        from ivr.hearing import Hearing
+        from ivr.speech.hearing import Hearing
 
         return Hearing(self.settings, self.flows.phrasebooks)
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from ivr import create_app
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import FlaskTransport
-from ivr.flows import load_flows
-from ivr.models import CallbackAttempt, CallbackRequest
+from ivr.flows.loader import load_flows
+from ivr.db.models import CallbackAttempt, CallbackRequest
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, FLOWS_DIR, PUBLIC_URL
 
 IVR = Path(sys.executable).with_name("ivr")

@@ -13,12 +13,12 @@ from redis import Redis
 from sqlalchemy import delete
 
 from ivr import create_app
-from ivr.callrunner import SettableClock
-from ivr.db import make_engine, make_sessions, upgrade
+from ivr.emulator.runner import SettableClock
+from ivr.db.database import make_engine, make_sessions, upgrade
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport, HttpTransport
-from ivr.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
+from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
 from ivr.settings import PROJECT_ROOT, Settings
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from ivr.flows import load_flows
+from ivr.flows.loader import load_flows
 
 SHIPPED = Path(__file__).resolve().parent.parent / "flows"
 

@@ -10,13 +10,18 @@ from click.testing import CliRunner
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from ivr import agent_queue, callback_calls, callback_jobs, callbacks, engine, queueing
-from ivr.actions import BookCallback, Gather
-from ivr.agent_queue import Member
-from ivr.callback_numbers import check
-from ivr.cli_callbacks import callbacks as callbacks_cli
+from ivr.queue import desk_queue
+from ivr.callbacks import placing
+from ivr.callbacks import scheduling
+from ivr.callbacks import booking
+from ivr.core import engine
+from ivr.queue import waiting
+from ivr.core.actions import BookCallback, Gather
+from ivr.queue.desk_queue import Member
+from ivr.core.callback_numbers import check
+from ivr.cli.callbacks import callbacks as callbacks_cli
 from ivr.emulator import Agent, Press
-from ivr.state import CallbackBooked, CallStarted, Digits, QueueLeft
+from ivr.core.state import CallbackBooked, CallStarted, Digits, QueueLeft
 from tests.callback_world import BOOK_WHEN_CLOSED, GB, OLIVIA, make_world, shipped_flows, world  # noqa: F401 (fixture)
 from tests.flowkit import at
 
@@ -41,11 +46,11 @@ def test_only_real_numbers_in_the_regions_country_that_are_not_premium_rate_are_
 
 def test_a_call_back_is_due_when_an_agent_would_be_free_within_hours_or_at_the_next_opening():
     hours = shipped_flows().flows["gb"].hours
-    soon = callbacks.due_time(hours, at("2026-11-24T10:00", "Europe/London"), 450)
+    soon = booking.due_time(hours, at("2026-11-24T10:00", "Europe/London"), 450)
     assert (soon.when, soon.minutes) == ("soon", 8)
-    late = callbacks.due_time(hours, at("2026-11-24T19:55", "Europe/London"), 600)  # the line closes at 20:00
+    late = booking.due_time(hours, at("2026-11-24T19:55", "Europe/London"), 600)  # the line closes at 20:00
     assert late.when == "opening" and late.at == at("2026-11-25T08:00", "Europe/London")
-    christmas = callbacks.due_time(hours, at("2026-12-24T21:00", "Europe/London"), 0)
+    christmas = booking.due_time(hours, at("2026-12-24T21:00", "Europe/London"), 0)
     assert christmas.at == at("2026-12-29T08:00", "Europe/London")  # bank holidays and the weekend skipped
 
 
@@ -54,11 +59,11 @@ def test_call_backs_booked_overnight_are_due_one_after_another_from_the_opening(
     callers who book at night are due at 08:00, 08:02:30 and 08:05, in the order they asked, and
     each hears their own time. An agent who signed out at the end of the day still counts."""
     clock.set("2026-11-24T21:00", "Europe/London")
-    agent_queue.sign_out(world.rt.redis, "support-gb", "olivia")
+    desk_queue.sign_out(world.rt.redis, "support-gb", "olivia")
     numbers = ["+447400123491", "+447400123492", "+447400123493"]
     calls = [world.twilio.call(GB, number, list(BOOK_WHEN_CLOSED)) for number in numbers]
     opening = at("2026-11-25T08:00", "Europe/London")
-    assert [callbacks.utc(world.request(n).due_at) for n in numbers] == [
+    assert [booking.utc(world.request(n).due_at) for n in numbers] == [
         opening, opening + timedelta(seconds=150), opening + timedelta(seconds=300)]
     assert [c.heard(f"after we open, on Wednesday at about {t}") for c, t in zip(calls, ("08:00", "08:02", "08:05"))] \
         == [True, True, True]
@@ -75,15 +80,15 @@ def test_the_agent_free_when_a_kept_place_reaches_the_front_waits_for_its_call_b
     world.book(customer)  # both agents busy while they book; their place is kept
     world.rt.redis.set("ivr:queue:support-gb:agent:tom", "busy:elsewhere", ex=600)
     behind = Member("CA" + "7" * 32, "caller", "normal", "gb", "en")
-    agent_queue.join(world.rt.redis, "support-gb", behind, world.rt.clock() + timedelta(minutes=1), 25)
+    desk_queue.join(world.rt.redis, "support-gb", behind, world.rt.clock() + timedelta(minutes=1), 25)
     request = world.request(customer)
-    assert agent_queue.position(world.rt.redis, "support-gb", f"cb:{request.key}")[0] == 1
+    assert desk_queue.position(world.rt.redis, "support-gb", f"cb:{request.key}")[0] == 1
 
-    first = queueing.wait(world.rt, "support-gb", behind.call_sid, 45)  # the behind caller's hold music
-    again = queueing.wait(world.rt, "support-gb", behind.call_sid, 90)  # and again, while the call back rings
+    first = waiting.wait(world.rt, "support-gb", behind.call_sid, 45)  # the behind caller's hold music
+    again = waiting.wait(world.rt, "support-gb", behind.call_sid, 90)  # and again, while the call back rings
     assert "<Leave" not in first and "<Leave" not in again
     assert world.rt.redis.get("ivr:queue:support-gb:agent:olivia") == f"held:{request.key}"
-    assert Queue("callbacks", connection=world.rt.jobs).fetch_job(callback_jobs.job_id(request.id, 1)) is not None
+    assert Queue("callbacks", connection=world.rt.jobs).fetch_job(scheduling.job_id(request.id, 1)) is not None
 
     world.work()  # the call back is placed now, a real worker
     world.twilio.wait_outbound(20)
@@ -96,13 +101,13 @@ def test_the_agent_free_when_a_kept_place_reaches_the_front_waits_for_its_call_b
 def test_a_line_longer_than_the_day_runs_on_into_the_next_opening(sessions):
     hours = shipped_flows().flows["gb"].hours  # 08:00-20:00 on weekdays
     opening = at("2026-11-25T08:00", "Europe/London")
-    first = callbacks.Due(opening, "opening", 0)
+    first = booking.Due(opening, "opening", 0)
     now = at("2026-11-24T21:00", "Europe/London")
     with sessions.begin() as db:
-        callbacks.request(db, None, None, "+447400123494", "normal", "caller_closed", now, due=opening,
+        booking.request(db, None, None, "+447400123494", "normal", "caller_closed", now, due=opening,
                           desk="support-gb")
-        late = callbacks.paced(db, hours, "support-gb", first, 13 * 3600, now)  # one agent free every 13 h
-        other_desk = callbacks.paced(db, hours, "support-us", first, 13 * 3600, now)
+        late = booking.paced(db, hours, "support-gb", first, 13 * 3600, now)  # one agent free every 13 h
+        other_desk = booking.paced(db, hours, "support-us", first, 13 * 3600, now)
     assert late.at == at("2026-11-26T08:00", "Europe/London")  # 21:00 is after closing: the next opening
     assert other_desk.at == opening  # another desk's line is its own
 
@@ -123,9 +128,9 @@ def test_the_offer_confirms_the_calling_number_then_books_and_says_when():
     offer = engine.step(flow, queued.state, Digits("1"), now)
     [gather] = [a for a in offer.actions if isinstance(a, Gather)]
     assert "ending in 4, 5, 6" in gather.prompts[0].text
-    booking = engine.step(flow, offer.state, Digits("1"), now)
-    assert booking.actions == (BookCallback("+447400123456", "queue"),)
-    booked = engine.step(flow, booking.state, CallbackBooked("soon", 8, "2026-11-24T10:08", 7, True), now)
+    confirmed = engine.step(flow, offer.state, Digits("1"), now)
+    assert confirmed.actions == (BookCallback("+447400123456", "queue"),)
+    booked = engine.step(flow, confirmed.state, CallbackBooked("soon", 8, "2026-11-24T10:08", 7, True), now)
     said = " ".join(a.text for a in booked.actions if hasattr(a, "text"))
     assert "in about 8 minutes" in said and "You keep your place" in said and booked.state.ended
 
@@ -134,8 +139,8 @@ def test_a_keyed_in_number_starting_with_9_is_a_number_not_the_urgent_key():
     flow = shipped_flows().flows["sg"]
     state = engine.new_call(flow, "CA" + "6" * 32, ticket="4821037", caller="").with_(
         step="queue_callback", waiting=True).with_vars(offer_stage="keyin", offer_from="queue")
-    booking = engine.step(flow, state, Digits("91234567"), at("2026-11-24T10:00", "Asia/Singapore"))
-    assert booking.actions == (BookCallback("+6591234567", "queue"),)
+    keyed = engine.step(flow, state, Digits("91234567"), at("2026-11-24T10:00", "Asia/Singapore"))
+    assert keyed.actions == (BookCallback("+6591234567", "queue"),)
 
 
 def test_a_full_queue_or_a_closed_desk_sends_the_caller_to_the_overflow_offer():
@@ -149,13 +154,13 @@ def test_a_full_queue_or_a_closed_desk_sends_the_caller_to_the_overflow_offer():
 def test_asking_again_updates_the_one_active_request_for_that_number_and_ticket(sessions):
     now = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
     with sessions.begin() as db:
-        first = callbacks.request(db, None, None, "+447400123481", "normal", "caller_queue", now,
+        first = booking.request(db, None, None, "+447400123481", "normal", "caller_queue", now,
                                   due=now + timedelta(minutes=10))
-        again = callbacks.request(db, None, None, "+447400123481", "urgent", "urgent_unanswered", now,
+        again = booking.request(db, None, None, "+447400123481", "urgent", "urgent_unanswered", now,
                                   due=now + timedelta(minutes=3))
-        other = callbacks.request(db, None, None, "+447400123482", "normal", "caller_queue", now)
+        other = booking.request(db, None, None, "+447400123482", "normal", "caller_queue", now)
         assert again.id == first.id != other.id
-        assert (again.priority, again.reason, callbacks.utc(again.due_at)) == (0, "urgent_unanswered",
+        assert (again.priority, again.reason, booking.utc(again.due_at)) == (0, "urgent_unanswered",
                                                                                now + timedelta(minutes=3))
 
 
@@ -165,15 +170,15 @@ def test_a_machine_is_hung_up_on_and_the_retry_waits_for_the_next_opening(world,
     world.twilio.person("+447400123483", Agent(answer="machine", presses=()))
     world.book("+447400123483", BOOK_WHEN_CLOSED[:1] + [Press("2"), Press("6"), Press("1"), Press("1")])
     request = world.request("+447400123483")
-    placed = callback_calls.place(world.rt, request.key, 1, owner="test")
+    placed = placing.place(world.rt, request.key, 1, owner="test")
     world.twilio.wait_outbound(10)
     [call] = world.twilio.outbound
     assert placed.outcome == "placed" and call.ended_by == "ivr-hangup" and not call.said
     request = world.request("+447400123483")
     assert (request.status, request.last_outcome) == ("pending", "machine")
     # the retry (base 1 s here) lands after closing time: it waits for 08:00 the next morning
-    assert callbacks.utc(request.due_at) == at("2026-11-25T08:00", "Europe/London")
-    assert Queue("callbacks", connection=world.rt.jobs).fetch_job(callback_jobs.job_id(request.id, 2)) is not None
+    assert booking.utc(request.due_at) == at("2026-11-25T08:00", "Europe/London")
+    assert Queue("callbacks", connection=world.rt.jobs).fetch_job(scheduling.job_id(request.id, 2)) is not None
 
 
 def test_asynchronous_machine_detection_hangs_up_through_the_rest_api(settings, clock, sessions):
@@ -183,7 +188,7 @@ def test_asynchronous_machine_detection_hangs_up_through_the_rest_api(settings, 
         made.twilio.person("+447400123484", Agent(answer="machine", presses=()))
         made.book("+447400123484")
         request = made.request("+447400123484")
-        callback_calls.place(made.rt, request.key, 1, owner="test")
+        placing.place(made.rt, request.key, 1, owner="test")
         made.twilio.wait_outbound(10)
         [attempt] = made.attempts("+447400123484")
         assert (attempt.answered_by, attempt.outcome) == ("machine_start", "machine")
@@ -201,7 +206,7 @@ def test_an_urgent_call_back_goes_straight_to_the_security_team(world, clock, se
     assert request.priority == 0 and request.status == "pending"
     world.twilio.person("+447400123485", Agent(presses=()))
     world.twilio.person(EMMA, Agent())
-    callback_calls.place(world.rt, request.key, 1, owner="test")
+    placing.place(world.rt, request.key, 1, owner="test")
     world.twilio.wait_outbound(20)
     [call] = world.twilio.outbound
     assert call.said[0].startswith("This is the United Kingdom support line returning your call about ticket")
@@ -220,7 +225,7 @@ def test_ivr_callbacks_lists_shows_cancels_and_retries(world, clock):
     cancelled = run(callbacks_cli, ["cancel", str(request.id)], env=env)
     assert cancelled.exit_code == 0 and world.request("+447400123486").status == "cancelled"
     scheduled = ScheduledJobRegistry(queue=Queue("callbacks", connection=world.rt.jobs)).get_job_ids()
-    assert callback_jobs.job_id(request.id, 1) not in scheduled
+    assert scheduling.job_id(request.id, 1) not in scheduled
     assert "only a pending one" in run(callbacks_cli, ["cancel", request.key], env=env).output
     retried = run(callbacks_cli, ["retry", request.key], env=env)
     assert retried.exit_code == 0 and world.request("+447400123486").status == "pending"
@@ -243,7 +248,7 @@ def test_queue_and_call_back_webhooks_refuse_a_bad_signature_and_write_nothing(r
     with sessions() as db:
         from sqlalchemy import func, select
 
-        from ivr.models import CallbackAttempt, CallEvent
+        from ivr.db.models import CallbackAttempt, CallEvent
 
         assert db.scalar(select(func.count()).select_from(CallEvent)) == 0
         assert db.scalar(select(func.count()).select_from(CallbackAttempt)) == 0

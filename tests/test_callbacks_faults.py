@@ -20,9 +20,12 @@ from sqlalchemy import func, select
 
 from click.testing import CliRunner
 
-from ivr import callback_jobs, callbacks, cli_callbacks, jobs
+from ivr.callbacks import scheduling
+from ivr.callbacks import booking
+from ivr.cli.callbacks import callbacks as callbacks_cli
+from ivr import jobs
 from ivr.emulator import Agent, Press, Silence
-from ivr.models import CallbackRequest, Ticket
+from ivr.db.models import CallbackRequest, Ticket
 from tests.callback_world import (BOOK_FROM_THE_QUEUE, GB, OLIVIA, make_world, wait_for,
                                   world)  # noqa: F401  (fixture)
 
@@ -51,9 +54,9 @@ def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(sett
         assert killed and worker.returncode == -signal.SIGKILL
         world.twilio.place_outbound = place
         [job_id] = StartedJobRegistry(queue=Queue("callbacks", connection=world.rt.jobs)).get_job_ids()
-        assert callback_jobs.reconcile(world.rt)["rescheduled"] == 0  # still within its heartbeat: left alone
+        assert scheduling.reconcile(world.rt)["rescheduled"] == 0  # still within its heartbeat: left alone
         time.sleep(2 + jobs.ABANDONED_GRACE + 0.5)  # the job's timeout and the grace: the worker is gone
-        callback_jobs.reconcile(world.rt)
+        scheduling.reconcile(world.rt)
         assert Job.fetch(job_id, connection=world.rt.jobs).get_status() == JobStatus.SCHEDULED  # RQ retries it
         time.sleep(1.2)  # RQ retries the job after 1 s
         world.work()
@@ -120,11 +123,11 @@ def test_redis_restarted_loses_no_call_back_and_the_reconciler_restores_what_it_
         later = datetime.now(timezone.utc) + timedelta(hours=1)
         numbers = ["+447400123431", "+447400123432", "+447400123433"]
         with sessions.begin() as db:
-            ids = [callbacks.request(db, None, None, n, "normal", "caller_queue", later, due=later, desk="support-gb",
+            ids = [booking.request(db, None, None, n, "normal", "caller_queue", later, due=later, desk="support-gb",
                                      caller_id=GB).id for n in numbers]
         for request_id in ids:
-            callback_jobs.schedule(made.rt, request_id)
-        expected = {callback_jobs.job_id(i, 1) for i in ids}
+            scheduling.schedule(made.rt, request_id)
+        expected = {scheduling.job_id(i, 1) for i in ids}
         assert _scheduled(aof_redis.url) == expected
 
         aof_redis.kill()  # SIGKILL: the append-only file is all that survives
@@ -133,7 +136,7 @@ def test_redis_restarted_loses_no_call_back_and_the_reconciler_restores_what_it_
 
         Redis.from_url(aof_redis.url).flushall()  # and when Redis loses everything, the database still has it
         assert _scheduled(aof_redis.url) == set()
-        result = CliRunner().invoke(cli_callbacks.callbacks, ["reconcile"], env=made.env)  # `ivr callbacks reconcile`
+        result = CliRunner().invoke(callbacks_cli, ["reconcile"], env=made.env)  # `ivr callbacks reconcile`
         assert result.exit_code == 0, result.output
         assert "rescheduled 3" in result.output
         assert expected <= _scheduled(aof_redis.url)
@@ -158,7 +161,7 @@ def test_two_requests_at_the_same_moment_make_one_call_back(world, sessions):
         start.wait()
         with sessions.begin() as db:
             mine = db.get(Ticket, ticket.id)
-            request = callbacks.request(db, None, mine, "+447400123441", "normal", "caller_queue", now,
+            request = booking.request(db, None, mine, "+447400123441", "normal", "caller_queue", now,
                                         due=now + timedelta(minutes=n), desk="support-gb", caller_id=GB)
             made.append(request.id)
 
@@ -170,7 +173,7 @@ def test_two_requests_at_the_same_moment_make_one_call_back(world, sessions):
     with sessions() as db:
         rows = db.scalars(select(CallbackRequest).where(CallbackRequest.number == "+447400123441")).all()
     assert len(rows) == 1 and made == [rows[0].id] * 8
-    assert callbacks.utc(rows[0].due_at) == now  # the earliest due time asked for is kept
+    assert booking.utc(rows[0].due_at) == now  # the earliest due time asked for is kept
 
 
 def test_two_calls_booking_at_once_place_one_call_back(world, clock):
@@ -244,12 +247,12 @@ def test_urgent_security_call_backs_are_placed_first(world, clock, sessions):
     """Due at the same time, an urgent security call back is placed before routine ones."""
     now = datetime.now(timezone.utc) - timedelta(seconds=5)
     with sessions.begin() as db:
-        routine = [callbacks.request(db, None, None, f"+4474001234{n}", "normal", "caller_queue", now, due=now,
+        routine = [booking.request(db, None, None, f"+4474001234{n}", "normal", "caller_queue", now, due=now,
                                      desk="support-gb", caller_id=GB, max_attempts=1).id for n in (61, 62)]
-        urgent = callbacks.request(db, None, None, "+447400123463", "urgent", "urgent_unanswered", now, due=now,
+        urgent = booking.request(db, None, None, "+447400123463", "urgent", "urgent_unanswered", now, due=now,
                                    desk="support-gb", caller_id=GB, max_attempts=1).id
     for request_id in [*routine, urgent]:
-        callback_jobs.schedule(world.rt, request_id)
+        scheduling.schedule(world.rt, request_id)
     world.work()
     world.twilio.wait_outbound(20)
     order = [c.to for c in sorted(world.twilio.ledger.calls.values(), key=lambda c: c.created_at)]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.emulator import HangUp, Press, Silence, Speak
-from ivr.models import Call, Consent, Ticket
+from ivr.db.models import Call, Consent, Ticket
 
 OPEN = {"us": ("2026-11-24T10:00", "America/Los_Angeles"), "gb": ("2026-11-24T10:00", "Europe/London"),
         "sg": ("2026-11-24T10:00", "Asia/Singapore"), "hk": ("2026-11-24T10:00", "Asia/Hong_Kong"),

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from ivr import engine
-from ivr.actions import BookCallback, ConsentRecorded, Gather, JoinQueue, Listen, StartRecording, Transfer
-from ivr.state import CallbackBooked, CallStarted, Digits, Heard, NoInput, QueueLeft, Speech, TransferEnded
+from ivr.core import engine
+from ivr.core.actions import BookCallback, ConsentRecorded, Gather, JoinQueue, Listen, StartRecording, Transfer
+from ivr.core.state import CallbackBooked, CallStarted, Digits, Heard, NoInput, QueueLeft, Speech, TransferEnded
 from tests.flowkit import shipped
 
 FLOWS = shipped()

@@ -5,11 +5,11 @@ import textwrap
 
 import pytest
 
-from ivr import engine
-from ivr.actions import ConsentRecorded, Gather, Hangup, JoinQueue, Note, Say, StartRecording, UpdateTicket
+from ivr.core import engine
+from ivr.core.actions import ConsentRecorded, Gather, Hangup, JoinQueue, Note, Say, StartRecording, UpdateTicket
 from ivr.errors import EngineError
-from ivr.flows import load_flows
-from ivr.state import CallEnded, CallStarted, CallState, Digits, Heard, NoInput, Speech
+from ivr.flows.loader import load_flows
+from ivr.core.state import CallEnded, CallStarted, CallState, Digits, Heard, NoInput, Speech
 from tests.flowkit import SHIPPED, at, mini_region, shipped, write_flows
 
 WEEKDAY_NOON_LA = at("2026-11-24T12:00", "America/Los_Angeles")  # a Tuesday
@@ -132,7 +132,7 @@ def test_silence_at_consent_asks_again_then_counts_as_declined(flows):
 
 
 def test_open_hours_read_the_ticket_digit_by_digit_then_ask_what_happened(flows):
-    from ivr.actions import Listen
+    from ivr.core.actions import Listen
 
     *_, after = run(flows.flows["us"], [Digits("1"), Digits("1")])
     assert any("4, 8, 2, 1, 0, 3, 7" in t for t in spoken(after))
@@ -292,7 +292,7 @@ def test_start_recording_step_is_refused_before_consent_at_run_time(tmp_path):
         greeting: {kind: consent, given: bye, declined: bye}
         bye: {kind: hangup, prompts: [goodbye]}
     """)
-    from ivr.steps import StartRecordingStep
+    from ivr.core.steps import StartRecordingStep
     rogue = StartRecordingStep(kind="start_recording", next="bye")
     state = engine.new_call(flow, "CA1").visiting("greeting")
     new_state, actions, _ = engine._ENTER[StartRecordingStep](flow, state, rogue)
@@ -409,8 +409,8 @@ def test_a_caller_on_an_open_security_ticket_starts_on_the_urgent_path(flows):
 
 
 def test_a_transfer_rings_the_chain_in_turn_and_gives_up_when_none_is_left(flows):
-    from ivr.actions import Transfer
-    from ivr.state import TransferEnded
+    from ivr.core.actions import Transfer
+    from ivr.core.state import TransferEnded
 
     flow = flows.flows["gb"]
     state = engine.new_call(flow, "CA" + "4" * 32, ticket="1234567", security_ticket="yes")
@@ -429,7 +429,7 @@ def test_a_transfer_rings_the_chain_in_turn_and_gives_up_when_none_is_left(flows
 
 
 def test_a_transfer_result_cannot_answer_another_question(flows):
-    from ivr.state import TransferEnded
+    from ivr.core.state import TransferEnded
 
     waiting = run(flows.flows["us"], [Digits("1")])[-1]
     with pytest.raises(EngineError):

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from ivr.cli import main
 from ivr.errors import FlowError
-from ivr.flows import load_flows
+from ivr.flows.loader import load_flows
 from tests.flowkit import SHIPPED, mini_region, write_flows
 
 BROKEN = SHIPPED.parent / "tests" / "broken_flows"

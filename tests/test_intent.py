@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.intent import INTENT_NAMES, Intent, classify, grammar, load_phrasebooks, urgent_partial
+from ivr.speech.intent import INTENT_NAMES, Intent, classify, grammar, load_phrasebooks, urgent_partial
 from ivr.settings import PROJECT_ROOT
 
 FLOWS_DIR = PROJECT_ROOT / "flows"

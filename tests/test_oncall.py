@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from ivr.cli import main
 from ivr.errors import FlowError
-from ivr.flows import load_flows
-from ivr.oncall import load_rota
-from ivr.oncall_store import read_rota, save_rota
+from ivr.flows.loader import load_flows
+from ivr.flows.rota import load_rota
+from ivr.security.rota_store import read_rota, save_rota
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.flowkit import SHIPPED
 

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from redis import Redis
 
-from ivr import agent_queue
-from ivr.actions import QueueSettings
-from ivr.agent_queue import Member
-from ivr.cli_desks import desks as desks_cli
-from ivr.desks import Agent as DeskAgent, Desk, load_desks
+from ivr.queue import desk_queue
+from ivr.core.actions import QueueSettings
+from ivr.queue.desk_queue import Member
+from ivr.cli.desks import desks as desks_cli
+from ivr.flows.desks import Agent as DeskAgent, Desk, load_desks
 from ivr.emulator import Agent, Press, Silence
 from tests.callback_world import GB, OLIVIA, TOM, make_world, world  # noqa: F401  (fixture)
 
@@ -29,7 +29,7 @@ def redis(redis_url):
 
 def join(redis, sid: str, band: str = "normal", minute: int = 0, kind: str = "caller") -> None:
     member = Member(sid, kind, band, "gb", "en", settings=QueueSettings())
-    assert agent_queue.join(redis, DESK.name, member, T0 + timedelta(minutes=minute), 25) == "joined"
+    assert desk_queue.join(redis, DESK.name, member, T0 + timedelta(minutes=minute), 25) == "joined"
 
 
 def test_security_callers_and_call_backs_go_ahead_and_each_band_is_first_come_first_served(redis):
@@ -38,7 +38,7 @@ def test_security_callers_and_call_backs_go_ahead_and_each_band_is_first_come_fi
     join(redis, "CA-security", band="first", minute=2)
     join(redis, "CA-callback", band="callback", minute=3, kind="callback")
     join(redis, "CA-urgent-callback", band="urgent_callback", minute=4, kind="callback")
-    order = [agent_queue.position(redis, DESK.name, sid)[0] for sid in
+    order = [desk_queue.position(redis, DESK.name, sid)[0] for sid in
              ("CA-urgent-callback", "CA-callback", "CA-security", "CA-routine-1", "CA-routine-2")]
     assert order == [1, 2, 3, 4, 5]
 
@@ -48,101 +48,101 @@ def test_only_the_caller_whose_turn_it_is_takes_a_free_agent(redis):
     join(redis, "CA-second", minute=1)
     join(redis, "CA-third", minute=2)
     redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
-    assert agent_queue.claim(redis, DESK, "CA-second", T0).agent is None  # the first caller is owed the free agent
-    assert agent_queue.claim(redis, DESK, "CA-first", T0).agent.key == "ann"
+    assert desk_queue.claim(redis, DESK, "CA-second", T0).agent is None  # the first caller is owed the free agent
+    assert desk_queue.claim(redis, DESK, "CA-first", T0).agent.key == "ann"
     redis.delete(f"ivr:queue:{DESK.name}:agent:bob")
-    turn = agent_queue.claim(redis, DESK, "CA-second", T0)
-    assert turn.agent.key == "bob" and agent_queue.position(redis, DESK.name, "CA-third") == (1, 1)
+    turn = desk_queue.claim(redis, DESK, "CA-second", T0)
+    assert turn.agent.key == "bob" and desk_queue.position(redis, DESK.name, "CA-third") == (1, 1)
 
 
 def test_a_kept_place_that_reaches_the_front_while_an_agent_is_free_makes_its_call_back_due(redis):
     join(redis, "CA-booked", minute=0)
     join(redis, "CA-next", minute=1)
-    assert agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
-    assert agent_queue.position(redis, DESK.name, "cb:key123") == (1, 2)  # the place is kept
-    turn = agent_queue.claim(redis, DESK, "CA-next", T0)
+    assert desk_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
+    assert desk_queue.position(redis, DESK.name, "cb:key123") == (1, 2)  # the place is kept
+    turn = desk_queue.claim(redis, DESK, "CA-next", T0)
     assert turn.promoted == ("key123",) and turn.agent is not None
 
 
 def _a_kept_place_then_a_caller_and_only_ann_free(redis) -> None:
     join(redis, "CA-booked", minute=0)
     join(redis, "CA-next", minute=1)
-    agent_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
+    desk_queue.to_placeholder(redis, DESK.name, "CA-booked", "key123")
     redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
 
 
 def test_the_agent_free_for_a_kept_place_is_held_for_its_call_back_not_taken_by_the_callers_behind(redis):
     _a_kept_place_then_a_caller_and_only_ann_free(redis)
-    turn = agent_queue.claim(redis, DESK, "CA-next", T0)
+    turn = desk_queue.claim(redis, DESK, "CA-next", T0)
     assert turn.promoted == ("key123",) and turn.agent is None  # Ann is the call back's
-    assert agent_queue.claim(redis, DESK, "CA-next", T0 + timedelta(seconds=45)).agent is None
+    assert desk_queue.claim(redis, DESK, "CA-next", T0 + timedelta(seconds=45)).agent is None
     callback = Member("CA-callback", "callback", "callback", "gb", "en", request="key123")
-    assert agent_queue.join(redis, DESK.name, callback, T0 + timedelta(minutes=1), 25) == "joined"
-    assert agent_queue.claim(redis, DESK, "CA-callback", T0 + timedelta(minutes=1)).agent.key == "ann"
+    assert desk_queue.join(redis, DESK.name, callback, T0 + timedelta(minutes=1), 25) == "joined"
+    assert desk_queue.claim(redis, DESK, "CA-callback", T0 + timedelta(minutes=1)).agent.key == "ann"
     assert redis.get(f"ivr:queue:{DESK.name}:agent:ann") == "busy:CA-callback"
 
 
 def test_a_call_back_that_never_reaches_the_queue_frees_the_agent_held_for_it(redis):
     _a_kept_place_then_a_caller_and_only_ann_free(redis)
-    assert agent_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
-    agent_queue.unhold(redis, DESK, "other-key")  # someone else's call back: Ann stays held
-    assert agent_queue.claim(redis, DESK, "CA-next", T0).agent is None
-    agent_queue.unhold(redis, DESK, "key123")  # an answering machine: the call back will be tried later
-    assert agent_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
+    assert desk_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
+    desk_queue.unhold(redis, DESK, "other-key")  # someone else's call back: Ann stays held
+    assert desk_queue.claim(redis, DESK, "CA-next", T0).agent is None
+    desk_queue.unhold(redis, DESK, "key123")  # an answering machine: the call back will be tried later
+    assert desk_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
 
 
 def test_a_cancelled_call_back_gives_up_its_place_and_the_agent_held_for_it(redis):
     _a_kept_place_then_a_caller_and_only_ann_free(redis)
-    assert agent_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
-    agent_queue.drop_placeholder(redis, DESK, "key123")  # the caller called again and cancelled
-    assert agent_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
+    assert desk_queue.claim(redis, DESK, "CA-next", T0).promoted == ("key123",)
+    desk_queue.drop_placeholder(redis, DESK, "key123")  # the caller called again and cancelled
+    assert desk_queue.claim(redis, DESK, "CA-next", T0).agent.key == "ann"
 
 
 def test_two_kept_places_and_one_free_agent_make_one_call_back_due(redis):
     for n, sid in enumerate(("CA-a", "CA-b", "CA-c")):
         join(redis, sid, minute=n)
-    agent_queue.to_placeholder(redis, DESK.name, "CA-a", "key-a")
-    agent_queue.to_placeholder(redis, DESK.name, "CA-b", "key-b")
+    desk_queue.to_placeholder(redis, DESK.name, "CA-a", "key-a")
+    desk_queue.to_placeholder(redis, DESK.name, "CA-b", "key-b")
     redis.set(f"ivr:queue:{DESK.name}:agent:bob", "busy:CA-elsewhere")
-    turn = agent_queue.claim(redis, DESK, "CA-c", T0)
+    turn = desk_queue.claim(redis, DESK, "CA-c", T0)
     assert turn.promoted == ("key-a",) and turn.agent is None
-    assert agent_queue.position(redis, DESK.name, "cb:key-b") == (1, 2)  # next when another agent comes free
+    assert desk_queue.position(redis, DESK.name, "cb:key-b") == (1, 2)  # next when another agent comes free
 
 
 def test_an_agent_signed_out_takes_no_calls_and_the_wait_counts_the_agents_signed_in(redis):
-    assert agent_queue.sign_out(redis, DESK.name, "ann") and not agent_queue.sign_out(redis, DESK.name, "ann")
-    assert [a.key for a in agent_queue.free_agents(redis, DESK)] == ["bob"]
-    assert agent_queue.estimate_seconds(redis, DESK, 3) == 900  # 3 x 300 s / 1 agent
+    assert desk_queue.sign_out(redis, DESK.name, "ann") and not desk_queue.sign_out(redis, DESK.name, "ann")
+    assert [a.key for a in desk_queue.free_agents(redis, DESK)] == ["bob"]
+    assert desk_queue.estimate_seconds(redis, DESK, 3) == 900  # 3 x 300 s / 1 agent
     join(redis, "CA-first")
-    assert agent_queue.claim(redis, DESK, "CA-first", T0).agent.key == "bob"
-    view = agent_queue.snapshot(redis, DESK, T0 + timedelta(minutes=2))
+    assert desk_queue.claim(redis, DESK, "CA-first", T0).agent.key == "bob"
+    view = desk_queue.snapshot(redis, DESK, T0 + timedelta(minutes=2))
     assert [(a["key"], a["state"], a["call"]) for a in view["agents"]] == [("ann", "signed out", None),
                                                                           ("bob", "talking", "CA-first")]
-    assert agent_queue.sign_in(redis, DESK.name, "ann", T0)
-    assert [a.key for a in agent_queue.free_agents(redis, DESK)] == ["ann"]
+    assert desk_queue.sign_in(redis, DESK.name, "ann", T0)
+    assert [a.key for a in desk_queue.free_agents(redis, DESK)] == ["ann"]
 
 
 def test_the_wait_is_estimated_from_recent_conversations_and_the_agents_on_duty(redis):
-    assert agent_queue.estimate_seconds(redis, DESK, 3) == 450  # no history yet: the desk's 300 s, 2 agents
+    assert desk_queue.estimate_seconds(redis, DESK, 3) == 450  # no history yet: the desk's 300 s, 2 agents
     for seconds in (120, 180, 240):
-        agent_queue.release(redis, DESK.name, "ann", T0, handled_seconds=seconds)
-    assert agent_queue.estimate_seconds(redis, DESK, 3) == 270  # 3 x 180 s / 2
-    agent_queue.release(redis, DESK.name, "bob", T0, missed=True)  # away for a while
-    assert agent_queue.estimate_seconds(redis, DESK, 3) == 540
+        desk_queue.release(redis, DESK.name, "ann", T0, handled_seconds=seconds)
+    assert desk_queue.estimate_seconds(redis, DESK, 3) == 270  # 3 x 180 s / 2
+    desk_queue.release(redis, DESK.name, "bob", T0, missed=True)  # away for a while
+    assert desk_queue.estimate_seconds(redis, DESK, 3) == 540
 
 
 def test_a_caller_who_hangs_up_leaves_the_queue_and_frees_the_agent_claimed_for_them(redis):
     join(redis, "CA-gone")
-    assert agent_queue.claim(redis, DESK, "CA-gone", T0).agent.key == "ann"
-    agent_queue.leave(redis, DESK.name, "CA-gone")
-    assert [a.key for a in agent_queue.free_agents(redis, DESK)] == ["ann", "bob"]
-    assert agent_queue.size(redis, DESK.name) == 0
+    assert desk_queue.claim(redis, DESK, "CA-gone", T0).agent.key == "ann"
+    desk_queue.leave(redis, DESK.name, "CA-gone")
+    assert [a.key for a in desk_queue.free_agents(redis, DESK)] == ["ann", "bob"]
+    assert desk_queue.size(redis, DESK.name) == 0
 
 
 def test_a_full_queue_offers_a_call_back_as_soon_as_an_agent_is_free(world, clock):
     clock.set("2026-11-24T10:00", "Europe/London")
     for n in range(25):
-        agent_queue.join(world.rt.redis, "support-gb", Member(f"CA{n:032x}", "caller", "normal", "gb", "en"),
+        desk_queue.join(world.rt.redis, "support-gb", Member(f"CA{n:032x}", "caller", "normal", "gb", "en"),
                          world.rt.clock() - timedelta(minutes=30 - n), 1000)
     call = world.twilio.call(GB, "+447400123471", [Silence(), Press("2"), Press("6"), Press("1"), Press("1")])
     assert call.heard("the queue is full") and call.heard("We will call you back in about")
@@ -216,7 +216,7 @@ def test_the_urgent_key_still_works_while_holding(world, clock):
         world.rt.redis.set(f"ivr:queue:support-gb:agent:{key}", "busy:elsewhere", ex=600)
     call = world.twilio.call(GB, "+447400123473", [Silence(), Press("2"), Press("6"), Press("9"), Silence()])
     assert call.heard("We are connecting you to our security team now")
-    assert agent_queue.size(world.rt.redis, "support-gb") == 0  # out of the queue
+    assert desk_queue.size(world.rt.redis, "support-gb") == 0  # out of the queue
 
 
 @pytest.mark.parametrize("files, problem", [

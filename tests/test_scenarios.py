@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from ivr.callrunner import Dialer
+from ivr.emulator.runner import Dialer
 from ivr.cli import main
 from ivr.errors import ScenarioError
-from ivr.scenarios import load_scenario, load_scenarios
+from ivr.emulator.scenarios import load_scenario, load_scenarios
 from ivr.settings import PROJECT_ROOT
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 
@@ -107,7 +107,7 @@ def test_ivr_call_explains_bad_arguments(service_env):
 
 
 def test_the_report_warns_of_long_prompts_dead_ends_and_the_stock_error():
-    from ivr.callreport import build_report, format_report
+    from ivr.emulator.report import build_report, format_report
     from tests.probe import CALLER, NUMBER, Probe, twilio_for, twiml
 
     long_prompt = " ".join(["please listen carefully as our options have changed"] * 12)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ivr.models import Call, CallEvent, Ticket
+from ivr.db.models import Call, CallEvent, Ticket
 from tests.conftest import PUBLIC_URL
 from tests.webhooks import signed_post
 

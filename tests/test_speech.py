@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ivr import create_app
 from ivr.emulator import Agent, Press, Silence, Speak
 from ivr.errors import FlowError
-from ivr.models import Call
+from ivr.db.models import Call
 from tests.flowkit import SHIPPED
 
 KR, GB, SG = "+8225550100", "+442079460100", "+6565550100"

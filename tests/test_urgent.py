@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ivr import create_app
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import FlaskTransport
-from ivr.models import Call, CallbackRequest, FreezeRequest, Page
+from ivr.db.models import Call, CallbackRequest, FreezeRequest, Page
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
 from tests.receiver import Receiver
 

@@ -19,12 +19,12 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.audio import mulaw
-from ivr.cli_models import models
+from ivr.cli.models import models
 from ivr.emulator.speech import synthesize
 from ivr.errors import ModelBroken, ModelInstallFailed, ModelMissing, SettingsError
-from ivr.model_install import PROVENANCE, CatalogueEntry, download, install
-from ivr.recognizer import Recognizer, transcribe_ulaw, transcribe_wav
-from ivr.voice_models import (check_models, load_model, model_paths, package_model,
+from ivr.speech.model_install import PROVENANCE, CatalogueEntry, download, install
+from ivr.speech.recognizer import Recognizer, transcribe_ulaw, transcribe_wav
+from ivr.speech.voice_models import (check_models, load_model, model_paths, package_model,
                               parse_voice_models)
 
 # Written the way the model splits words: particles and endings apart.

@@ -14,7 +14,7 @@ from email.utils import formatdate
 from urllib.parse import urljoin
 
 from ivr.audio.timing import speaking_seconds
-from ivr.callers import caller_from
+from ivr.calls.callers import caller_from
 from ivr.emulator.ledger import API_VERSION
 from ivr.emulator.recorder import CallerAudio, Recorder
 from ivr.emulator.script import CallerAction, HangUp, Press, Silence, Speak

@@ -8,7 +8,8 @@ import logging
 
 from flask import Blueprint, request
 
-from ivr import callback_calls, callback_jobs
+from ivr.callbacks import placing
+from ivr.callbacks import scheduling
 from ivr.web import runtime
 from ivr.web.signature import twilio_signed
 from ivr.web.voice import answers_twiml
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 @answers_twiml
 def answer():
     form = request.form
-    return callback_calls.answered(runtime(), request.args.get("attempt", ""), form["CallSid"],
+    return placing.answered(runtime(), request.args.get("attempt", ""), form["CallSid"],
                                    form.get("AnsweredBy") or None)
 
 
@@ -30,7 +31,7 @@ def answer():
 @twilio_signed
 def amd():
     form = request.form
-    callback_calls.machine_detected(runtime(), request.args.get("attempt", ""), form["CallSid"],
+    placing.machine_detected(runtime(), request.args.get("attempt", ""), form["CallSid"],
                                     form.get("AnsweredBy", "unknown"))
     return "", 204
 
@@ -42,11 +43,11 @@ def status():
     any attempt is placed again); the final one decides what happens next."""
     rt, form = runtime(), request.form
     duration = form.get("CallDuration")
-    again = callback_calls.status(rt, request.args.get("attempt", ""), form["CallSid"], form.get("CallStatus", ""),
+    again = placing.status(rt, request.args.get("attempt", ""), form["CallSid"], form.get("CallStatus", ""),
                                   form.get("AnsweredBy") or None, int(duration) if duration else None)
     if again is not None:
         try:
-            callback_jobs.schedule(rt, again.id)
+            scheduling.schedule(rt, again.id)
         except Exception:  # Redis down: the reconciler schedules it from the database
             log.exception("could not schedule the next attempt of call back %s", again.id)
     return "", 204

@@ -12,7 +12,7 @@ import hmac
 
 from flask import Blueprint, jsonify, request
 
-from ivr import agent_queue
+from ivr.queue import desk_queue
 from ivr.web import runtime
 
 bp = Blueprint("desks", __name__)
@@ -32,7 +32,7 @@ def _authorised():
 @bp.get("/ops/desks")
 def all_desks():
     rt = runtime()
-    return jsonify(desks=[agent_queue.snapshot(rt.redis, desk, rt.clock()) for desk in rt.desks])
+    return jsonify(desks=[desk_queue.snapshot(rt.redis, desk, rt.clock()) for desk in rt.desks])
 
 
 @bp.get("/ops/desks/<desk_name>")
@@ -41,7 +41,7 @@ def one_desk(desk_name: str):
     desk = rt.desks.get(desk_name)
     if desk is None:
         return jsonify(error=f"no desk {desk_name!r}"), 404
-    return jsonify(agent_queue.snapshot(rt.redis, desk, rt.clock()))
+    return jsonify(desk_queue.snapshot(rt.redis, desk, rt.clock()))
 
 
 @bp.post("/ops/desks/<desk_name>/agents/<agent_key>")
@@ -54,9 +54,9 @@ def agent_status(desk_name: str, agent_key: str):
     body = request.get_json(silent=True) if request.is_json else request.form
     status = (body or {}).get("status")
     if status == "in":
-        changed = agent_queue.sign_in(rt.redis, desk.name, agent.key, rt.clock())
+        changed = desk_queue.sign_in(rt.redis, desk.name, agent.key, rt.clock())
     elif status == "out":
-        changed = agent_queue.sign_out(rt.redis, desk.name, agent.key)
+        changed = desk_queue.sign_out(rt.redis, desk.name, agent.key)
     else:
         return jsonify(error="status must be 'in' or 'out'"), 400
     return jsonify(desk=desk.name, agent=agent.key, signed_in=status == "in", changed=changed)

@@ -14,7 +14,7 @@ from flask import abort, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
-from ivr.hearing import Decision, StreamListener, heard_key
+from ivr.speech.hearing import Decision, StreamListener, heard_key
 from ivr.web import runtime
 from ivr.web.signature import signed_url
 

@@ -45,7 +45,7 @@ def acknowledge_page(page_id: int):
 
     from flask import request
 
-    from ivr.paging import acknowledge
+    from ivr.security.paging import acknowledge
 
     rt = runtime()
     secret = rt.settings.pager_secret

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from ivr import queueing
+from ivr.queue import waiting
 from ivr.web import runtime
 from ivr.web.signature import twilio_signed
 from ivr.web.voice import answers_twiml, agent_safe
@@ -25,7 +25,7 @@ def _desk() -> str:
 @answers_twiml
 def wait():
     form = request.form
-    return queueing.wait(runtime(), _desk(), form["CallSid"], int(form.get("QueueTime") or 0))
+    return waiting.wait(runtime(), _desk(), form["CallSid"], int(form.get("QueueTime") or 0))
 
 
 @bp.post("/key")
@@ -33,7 +33,7 @@ def wait():
 @answers_twiml
 def key():
     form = request.form
-    return queueing.key_pressed(runtime(), _desk(), form["CallSid"], form.get("Digits", ""))
+    return waiting.key_pressed(runtime(), _desk(), form["CallSid"], form.get("Digits", ""))
 
 
 @bp.post("/left")
@@ -41,7 +41,7 @@ def key():
 @answers_twiml
 def left():
     form = request.form
-    return queueing.left(runtime(), _desk(), form["CallSid"], form.get("QueueResult", ""))
+    return waiting.left(runtime(), _desk(), form["CallSid"], form.get("QueueResult", ""))
 
 
 @bp.post("/agent")
@@ -50,7 +50,7 @@ def left():
 def agent():
     """The caller's <Dial> to the agent ended (the conversation, or an agent who did not answer)."""
     form = request.form
-    return queueing.agent_done(runtime(), _desk(), form["CallSid"], request.args.get("agent", ""),
+    return waiting.agent_done(runtime(), _desk(), form["CallSid"], request.args.get("agent", ""),
                                form.get("DialCallStatus", "failed"), int(form.get("DialCallDuration") or 0),
                                form.get("DialBridged", "true") == "true")
 
@@ -60,4 +60,4 @@ def agent():
 @agent_safe
 def whisper():
     form = request.form
-    return queueing.whisper(runtime(), _desk(), form.get("ParentCallSid") or form["CallSid"])
+    return waiting.whisper(runtime(), _desk(), form.get("ParentCallSid") or form["CallSid"])

@@ -6,11 +6,14 @@ import logging
 
 from flask import Blueprint, request
 
-from ivr import calls, listening as hearing_web, twiml, urgent
-from ivr.actions import Say
-from ivr.callers import caller_from
-from ivr.records import FINAL_STATUSES, Arrival
-from ivr.state import Digits, NoInput, Speech
+from ivr.calls import lifecycle
+from ivr.speech import listen_results as hearing_web
+from ivr.calls import twiml
+from ivr.security import warm_transfer
+from ivr.core.actions import Say
+from ivr.calls.callers import caller_from
+from ivr.calls.records import FINAL_STATUSES, Arrival
+from ivr.core.state import Digits, NoInput, Speech
 from ivr.web import runtime
 from ivr.web.signature import twilio_signed
 
@@ -36,7 +39,7 @@ def answers_twiml(view):
         except Exception as exc:
             log.exception("webhook %s failed for CallSid %s", request.path, call_sid)
             rt.metrics.webhook_errors.labels(request.endpoint or "?").inc()
-            return calls.apology(rt, call_sid, "webhook_error", to=request.form.get("To"), route=request.path,
+            return lifecycle.apology(rt, call_sid, "webhook_error", to=request.form.get("To"), route=request.path,
                                  error=f"{exc.__class__.__name__}: {exc}"[:500]), 200, TWIML
         _remember_quietly(rt, token, call_sid, body)
         return body, 200, TWIML
@@ -60,7 +63,7 @@ def incoming():
     form = request.form
     arrival = Arrival(call_sid=form["CallSid"], to=form.get("To", ""), caller=caller_from(form.get("From")),
                       stir_verstat=form.get("StirVerstat") or None)
-    return calls.answer(runtime(), arrival)
+    return lifecycle.answer(runtime(), arrival)
 
 
 @bp.post("/gather")
@@ -68,7 +71,7 @@ def incoming():
 @answers_twiml
 def gather():
     form = request.form
-    return calls.advance(runtime(), form["CallSid"], _answer_event(form))
+    return lifecycle.advance(runtime(), form["CallSid"], _answer_event(form))
 
 
 def _answer_event(form):
@@ -88,7 +91,7 @@ def fallback():
     log.error("Twilio fell back for CallSid %s: ErrorCode %s at %s", form.get("CallSid"), form.get("ErrorCode"),
               form.get("ErrorUrl"))
     runtime().metrics.webhook_errors.labels("fallback").inc()
-    body = calls.apology(runtime(), form.get("CallSid"), "twilio_fallback", to=form.get("To"),
+    body = lifecycle.apology(runtime(), form.get("CallSid"), "twilio_fallback", to=form.get("To"),
                          error_code=form.get("ErrorCode"),
                          error_url=form.get("ErrorUrl"))
     return body, 200, TWIML
@@ -101,7 +104,7 @@ def status():
     form = request.form
     if form.get("CallStatus") in FINAL_STATUSES:
         duration = form.get("CallDuration")
-        calls.finish(runtime(), form["CallSid"], form["CallStatus"], int(duration) if duration else None)
+        lifecycle.finish(runtime(), form["CallSid"], form["CallStatus"], int(duration) if duration else None)
     return "", 204
 
 
@@ -110,7 +113,7 @@ def status():
 def recording():
     """Recording status callback for the call recording started after consent."""
     form = request.form
-    calls.recording_status(runtime(), form["CallSid"], form.get("RecordingStatus", "unknown"),
+    lifecycle.recording_status(runtime(), form["CallSid"], form.get("RecordingStatus", "unknown"),
                            recording_sid=form.get("RecordingSid"), url=form.get("RecordingUrl"),
                            duration=form.get("RecordingDuration"), source=form.get("RecordingSource"))
     return "", 204
@@ -125,7 +128,7 @@ def transfer():
     """The caller's <Dial> to one on-call agent ended: bridged and over, or not answered/accepted."""
     form = request.form
     attempt = request.args.get("attempt", type=int, default=0)
-    body = urgent.transfer_result(runtime(), form["CallSid"], attempt, form.get("DialCallStatus", "failed"))
+    body = warm_transfer.transfer_result(runtime(), form["CallSid"], attempt, form.get("DialCallStatus", "failed"))
     return body if body is not None else str(twiml.speak([]))
 
 
@@ -150,7 +153,7 @@ def agent_safe(view):
 @agent_safe
 def whisper():
     form = request.form
-    return urgent.whisper(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
+    return warm_transfer.whisper(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
                           request.args.get("accept", type=int, default=10))
 
 
@@ -159,7 +162,7 @@ def whisper():
 @agent_safe
 def whisper_answer():
     form = request.form
-    return urgent.whisper_answer(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
+    return warm_transfer.whisper_answer(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
                                  form.get("Digits", ""), form.get("CallSid", ""))
 
 

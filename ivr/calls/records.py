@@ -1,0 +1,94 @@
+"""Writing what happens on a call to the database: the call row, its timeline, consents, its ticket."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.calls import tickets
+from ivr.core.actions import ConsentRecorded, Note, StartRecording, UpdateTicket
+from ivr.calls.callers import Caller
+from ivr.db.models import Call, CallEvent, Consent, Ticket
+from ivr.core.state import CallState
+
+FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """The facts of an inbound call as Twilio reported them."""
+
+    call_sid: str
+    to: str
+    caller: Caller
+    stir_verstat: str | None = None
+
+
+def find_call(db: Session, call_sid: str) -> Call | None:
+    return db.scalars(select(Call).where(Call.call_sid == call_sid)).first()
+
+
+def note(db: Session, call: Call, kind: str, now: datetime, **detail) -> None:
+    db.add(CallEvent(call=call, at=now, kind=kind, detail=detail))
+
+
+def start_call(db: Session, arrival: Arrival, region: str | None, flow_version: str | None,
+               ticket: Ticket | None, now: datetime) -> Call:
+    caller = arrival.caller
+    call = Call(call_sid=arrival.call_sid, ticket=ticket, region=region, from_number=caller.number or caller.raw,
+                to_number=arrival.to, caller_country=caller.country, caller_withheld=caller.withheld,
+                stir_verstat=arrival.stir_verstat, flow_version=flow_version, status="in-progress",
+                started_at=now)
+    db.add(call)
+    note(db, call, "answered", now, to=arrival.to, caller_country=caller.country, withheld=caller.withheld,
+         stir_verstat=arrival.stir_verstat)
+    return call
+
+
+def record_outcome(db: Session, call: Call, state: CallState, actions, now: datetime) -> None:
+    """Write the engine's notes, consent, recording start and ticket changes for one step."""
+    call.language = state.language
+    if call.ticket is not None:
+        call.ticket.language = state.language
+    for action in actions:
+        match action:
+            case Note(kind=kind, detail=detail):
+                note(db, call, kind, now, **detail)
+            case ConsentRecorded():
+                _record_consent(db, call, action, now)
+            case StartRecording():
+                call.recording_started_at = now
+                note(db, call, "recording_started", now)
+            case UpdateTicket(changes=changes) if call.ticket is not None:
+                changed = tickets.update(call.ticket, dict(changes), now)
+                note(db, call, "ticket_updated", now, reference=call.ticket.reference, **changed)
+                if changed.get("priority") == "P1":
+                    note(db, call, "security_brief", now, **security_brief(call, state, now))
+
+
+def _record_consent(db: Session, call: Call, consent: ConsentRecorded, now: datetime) -> None:
+    call.consent = consent.outcome
+    db.add(Consent(call=call, ticket_id=call.ticket_id, region=call.region or "", policy=consent.policy,
+                   outcome=consent.outcome, method=consent.method, language=consent.language,
+                   prompt_keys=",".join(consent.prompt_keys), prompt_version=consent.prompt_version, at=now))
+    note(db, call, f"consent_{consent.outcome}", now, method=consent.method, policy=consent.policy,
+         prompt_version=consent.prompt_version, language=consent.language)
+
+
+def security_brief(call: Call, state: CallState, now: datetime) -> dict:
+    """What the security team needs first about an urgent call."""
+    return {"ticket": call.ticket.reference if call.ticket else None, "region": call.region,
+            "language": state.language, "caller": None if call.caller_withheld else call.from_number,
+            "caller_country": call.caller_country, "caller_verification": call.stir_verstat,
+            "trigger": state.vars.get("urgent"), "transcript": state.vars.get("transcript") or None,
+            "at": now.isoformat(timespec="seconds")}
+
+
+def end_call(db: Session, call: Call, status: str, duration: int | None, now: datetime) -> None:
+    if call.ended_at is not None:
+        return  # a repeated or late final callback changes nothing
+    call.status = status
+    call.ended_at = now
+    call.duration_seconds = duration

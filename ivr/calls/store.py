@@ -1,0 +1,55 @@
+"""Live call state in Redis, keyed by CallSid, with a TTL so abandoned calls clean themselves up."""
+from __future__ import annotations
+
+from redis import Redis
+
+from ivr.core.state import CallState
+
+STATE_KEY = "ivr:call:{sid}"
+REPLY_KEY = "ivr:reply:{token}"
+LAST_KEY = "ivr:last:{sid}"
+REPLY_TTL = 600  # Twilio retries within seconds; ten minutes is plenty
+
+
+class CallStore:
+    def __init__(self, redis: Redis, ttl_seconds: int):
+        self.redis = redis
+        self.ttl = ttl_seconds
+
+    def load(self, call_sid: str) -> CallState | None:
+        raw = self.redis.get(STATE_KEY.format(sid=call_sid))
+        return CallState.from_json(raw) if raw else None
+
+    def save(self, state: CallState) -> None:
+        self.redis.set(STATE_KEY.format(sid=state.call_sid), state.to_json(), ex=self.ttl)
+
+    def forget(self, call_sid: str) -> None:
+        self.redis.delete(STATE_KEY.format(sid=call_sid))
+
+    def last_reply(self, call_sid: str) -> str | None:
+        """The TwiML we last answered this call with."""
+        return self.redis.get(LAST_KEY.format(sid=call_sid))
+
+    def remember_last(self, call_sid: str, twiml: str) -> None:
+        self.redis.set(LAST_KEY.format(sid=call_sid), twiml, ex=self.ttl)
+
+    def remembered_reply(self, token: str) -> str | None:
+        """The TwiML we already answered a retried request with (same I-Twilio-Idempotency-Token)."""
+        raw = self.redis.get(REPLY_KEY.format(token=token))
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    def remember_reply(self, token: str, twiml: str) -> None:
+        self.redis.set(REPLY_KEY.format(token=token), twiml, ex=REPLY_TTL)
+
+
+AGENT_KEY = "ivr:agent:{sid}:{attempt}"
+
+
+def mark_agent(store: CallStore, call_sid: str, attempt: int, how: str) -> None:
+    """What the agent of transfer `attempt` did: "answered" (the whisper was fetched) or "accepted"
+    (they pressed 1). Twilio's DialCallStatus alone cannot tell a refusal from no answer."""
+    store.redis.set(AGENT_KEY.format(sid=call_sid, attempt=attempt), how, ex=store.ttl)
+
+
+def agent_did(store: CallStore, call_sid: str, attempt: int) -> str | None:
+    return store.redis.get(AGENT_KEY.format(sid=call_sid, attempt=attempt))

@@ -1,0 +1,92 @@
+"""A caller's request to freeze their account, sent to the exchange's account system.
+
+One request per ticket (asking twice changes nothing). The webhook is tried at once with a short
+timeout so the caller can hear "frozen" when the account system confirms; otherwise the caller
+hears it was received, and an RQ job retries until the account system takes it.
+Body: JSON {ticket, caller, region, requested_at, idempotency_key}; headers X-IVR-Signature
+(sha256 HMAC with IVR_FREEZE_SECRET) and Idempotency-Key. A 2xx answer is "received"; a 2xx with
+{"status": "frozen"} is "frozen".
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr import jobs
+from ivr.db.models import FreezeRequest, Ticket
+
+log = logging.getLogger(__name__)
+ASK_NOW_TIMEOUT = 2.0  # seconds the caller waits for the account system
+
+
+class FreezeNotTaken(Exception):
+    """The account system did not take the request; RQ retries."""
+
+
+def record(db: Session, ticket: Ticket, caller: str | None, region: str, now: datetime) -> FreezeRequest:
+    existing = db.scalars(select(FreezeRequest).where(FreezeRequest.ticket_id == ticket.id)).first()
+    if existing is not None:
+        return existing
+    request = FreezeRequest(ticket_id=ticket.id, idempotency_key=f"freeze-{ticket.reference}", caller_number=caller,
+                            region=region, status="requested", attempts=0, created_at=now, updated_at=now)
+    db.add(request)
+    db.flush()
+    return request
+
+
+def ask_now(rt, request_id: int) -> str:
+    """Try the account system while the caller waits. Returns the request's status afterwards;
+    anything short of 'received' or 'frozen' leaves a retrying job behind."""
+    try:
+        return _send(rt, request_id, ASK_NOW_TIMEOUT)
+    except FreezeNotTaken as exc:
+        log.warning("%s; retrying in the background", exc)
+        jobs.enqueue(rt.jobs, deliver, request_id, queue_name="urgent",
+                     retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"freeze-{request_id}",
+                     timeout=rt.settings.job_timeout)
+        return "requested"
+
+
+def deliver(request_id: int) -> str:
+    """RQ job: send the freeze request until the account system takes it."""
+    return _send(jobs.worker_runtime(), request_id, 10.0)
+
+
+def _send(rt, request_id: int, timeout: float) -> str:
+    settings = rt.settings
+    with rt.sessions.begin() as db:
+        request = db.get(FreezeRequest, request_id)
+        if request.status in ("received", "frozen"):
+            return request.status
+        request.attempts += 1
+        ticket = db.get(Ticket, request.ticket_id)
+        payload = {"ticket": ticket.reference, "caller": request.caller_number, "region": request.region,
+                   "requested_at": request.created_at.isoformat(), "idempotency_key": request.idempotency_key}
+    if not settings.freeze_url:
+        log.error("freeze request for ticket %s: IVR_FREEZE_URL is not set; the security agent must freeze "
+                  "the account by hand", payload["ticket"])
+        return _set(rt, request_id, "not_sent")
+    body, headers = jobs.signed_body(payload, settings.freeze_secret)
+    headers["Idempotency-Key"] = payload["idempotency_key"]
+    try:
+        answer = requests.post(settings.freeze_url, data=body, headers=headers, timeout=timeout)
+    except requests.RequestException as exc:
+        raise FreezeNotTaken(f"freeze request {request_id}: account system unreachable: {exc}") from None
+    if not answer.ok:
+        raise FreezeNotTaken(f"freeze request {request_id}: account system answered {answer.status_code}")
+    try:
+        frozen = answer.json().get("status") == "frozen"
+    except ValueError:
+        frozen = False
+    return _set(rt, request_id, "frozen" if frozen else "received")
+
+
+def _set(rt, request_id: int, status: str) -> str:
+    with rt.sessions.begin() as db:
+        request = db.get(FreezeRequest, request_id)
+        request.status, request.updated_at = status, rt.clock()
+    return status

@@ -1,0 +1,88 @@
+"""What the caller said at a listen step, however it was heard, turned into the engine's Heard event.
+
+A media stream decides in the websocket and moves the call to /voice/listen; a recording is
+downloaded (with the account's credentials) and transcribed here; Twilio's own speech gather brings
+its transcript. A request for a listen that is already over gets the call's last TwiML again.
+"""
+from __future__ import annotations
+
+import logging
+
+import requests
+
+from ivr.calls import lifecycle
+from ivr.core.actions import StopStream
+from ivr.speech.hearing import Decision, heard_key
+from ivr.core.state import CallState, Digits, Heard
+from ivr.calls.twiml import stream_name
+
+log = logging.getLogger(__name__)
+DOWNLOAD_TIMEOUT = 8.0  # seconds; the webhook must answer within Twilio's 15
+
+
+def from_stream(rt, call_sid: str, attempt: int) -> str:
+    state = rt.calls.load(call_sid)
+    if not _listening(rt, state, attempt):
+        return _stale(rt, call_sid)
+    key = heard_key(call_sid, attempt)
+    if rt.redis.set(key, "closed", nx=True, ex=rt.settings.call_state_ttl):
+        heard = Heard("", None, 0.0, source="stream")  # the pause ran out and nothing was decided
+    else:
+        raw = rt.redis.get(key)
+        decision = Decision.from_json(raw) if raw and raw != "closed" else None
+        heard = _heard(decision, "stream") if decision else Heard("", None, 0.0, source="stream")
+    return lifecycle.advance(rt, call_sid, heard, prefix=[StopStream(stream_name(attempt))])
+
+
+def from_recording(rt, call_sid: str, attempt: int, recording_url: str, digits: str | None) -> str:
+    state = rt.calls.load(call_sid)
+    if not _listening(rt, state, attempt):
+        return _stale(rt, call_sid)
+    text = ""
+    if recording_url and digits != "hangup":
+        try:
+            text = rt.hearing.transcribe_wav(state.language, _download(rt, recording_url + ".wav"))
+        except Exception:  # a lost recording is a description not understood: ask again, then the keypad
+            log.exception("could not transcribe the recording %s of call %s", recording_url, call_sid)
+    return lifecycle.advance(rt, call_sid, _heard(rt.hearing.decide(text, state.language, "record"), "record"))
+
+
+def from_cloud(rt, call_sid: str, attempt: int, speech: str, digits: str | None) -> str:
+    state = rt.calls.load(call_sid)
+    if not _listening(rt, state, attempt):
+        return _stale(rt, call_sid)
+    if digits:  # a key instead of words: the urgent key, or the keypad menu
+        return lifecycle.advance(rt, call_sid, Digits(digits))
+    return lifecycle.advance(rt, call_sid, _heard(rt.hearing.decide(speech, state.language, "cloud"), "cloud"))
+
+
+def _heard(decision: Decision, source: str) -> Heard:
+    return Heard(decision.text, decision.intent, decision.confidence, decision.urgent, source, decision.issue)
+
+
+def _listening(rt, state: CallState | None, attempt: int) -> bool:
+    if state is None or state.ended or state.region not in rt.flows.flows:
+        return False
+    step = rt.flows.flows[state.region].steps.get(state.step)
+    return (step is not None and step.kind == "listen" and state.waiting and not state.vars.get("confirming")
+            and state.vars.get("listen_attempt") == str(attempt))
+
+
+def _stale(rt, call_sid: str) -> str:
+    """A listen already over (a late stream decision, a repeat): say again what the call is waiting on."""
+    log.info("stale listen result for call %s: replaying its last answer", call_sid)
+    last = rt.calls.last_reply(call_sid)
+    if last is None:
+        raise RuntimeError(f"call {call_sid}: a listen result arrived for a call with no live question")
+    return last
+
+
+def _download(rt, url: str) -> bytes:
+    """Recording media, with the account's credentials (Twilio's HTTP Basic auth for media)."""
+    from ivr.twilio_rest import media_url
+
+    settings = rt.settings
+    answer = requests.get(media_url(settings, url), auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+                          timeout=DOWNLOAD_TIMEOUT, allow_redirects=True)
+    answer.raise_for_status()
+    return answer.content
