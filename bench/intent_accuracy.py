@@ -13,8 +13,6 @@ import platform
 import statistics
 import sys
 import time
-from collections import Counter
-from pathlib import Path
 
 import yaml
 

@@ -1,82 +1,110 @@
-"""The adapters one process shares, built once by the app factory (or a job worker) and passed down."""
+"""The one runtime a process runs with: settings, the clock, the loaded flows and desks, and the
+connections (Redis, the database, RQ, Twilio's REST API), plus the registry every capability
+fills in at start-up. Built by `ivr.factory.build_runtime` for the web app, the job workers, the
+CLI and the tests alike, and passed down; nothing here imports a capability.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable, TypeVar
 
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr import jobs
-from ivr.calls.store import CallStore
-from ivr.db.database import make_engine, make_sessions
-from ivr.flows.desks import Desks, load_desks
-from ivr.errors import FlowError
-from ivr.flows.loader import FlowSet, load_flows
+from ivr.clock import Clock
+from ivr.flows.desks import Desks
+from ivr.jobs import RuntimeJob, bind_job_class
+from ivr.flows.loader import FlowSet
 from ivr.metrics import Metrics
-from ivr.security.rota_store import sync_rota
 from ivr.settings import Settings
 
-Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+class Hook:
+    """A moment in one capability's work that others may act on (`call_answered`, `call_ended`
+    ...). Each function is called in the order it was added; one that fails is logged and the
+    rest still run, unless the hook is `strict` (start-up checks: a failure stops the process)."""
+
+    def __init__(self, name: str, *, strict: bool = False):
+        self.name, self.strict = name, strict
+        self.functions: list[Callable] = []
+
+    def add(self, function: Callable) -> Callable:
+        self.functions.append(function)
+        return function
+
+    def __call__(self, *args) -> list:
+        results = []
+        for function in self.functions:
+            try:
+                results.append(function(*args))
+            except Exception:
+                if self.strict:
+                    raise
+                log.exception("%s: %s failed", self.name, getattr(function, "__qualname__", function))
+        return results
+
+
+@dataclass
+class Registry:
+    """What the capabilities registered: who carries out each kind of engine action, the services
+    they offer each other, and the hooks they act on."""
+
+    effects: dict[type, Callable] = field(default_factory=dict)  # action type -> handler(turn, action)
+    services: dict[type, Callable[["Runtime"], Any]] = field(default_factory=dict)
+    runtime_ready: Hook = field(default_factory=lambda: Hook("runtime_ready", strict=True))  # (rt)
+    serving: Hook = field(default_factory=lambda: Hook("serving", strict=True))  # (rt) before taking calls
+    call_facts: Hook = field(default_factory=lambda: Hook("call_facts", strict=True))  # (db, caller) -> vars
+    call_answered: Hook = field(default_factory=lambda: Hook("call_answered"))  # (rt)
+    call_ended: Hook = field(default_factory=lambda: Hook("call_ended"))  # (rt, state)
+    callback_due_now: Hook = field(default_factory=lambda: Hook("callback_due_now"))  # (rt, request key)
+    worker_started: Hook = field(default_factory=lambda: Hook("worker_started"))  # (rt)
+
+    def effect(self, action_type: type, handler: Callable) -> None:
+        if action_type in self.effects:
+            raise ValueError(f"{action_type.__name__} already has a handler: {self.effects[action_type]}")
+        self.effects[action_type] = handler
+
+    def service(self, kind: type, factory: Callable[["Runtime"], Any]) -> None:
+        self.services[kind] = factory
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    flows: FlowSet
-    redis: Redis
-    calls: CallStore
-    sessions: sessionmaker[Session]
     clock: Clock
+    flows: FlowSet
+    desks: Desks
+    redis: Redis  # text (decoded) connection: call state, queues, caches
+    jobs: Redis  # RQ's connection: pickled job data, so bytes
+    sessions: sessionmaker[Session]
     metrics: Metrics
-    jobs: Redis  # RQ's connection (bytes, not text)
-    desks: Desks | None = None  # who answers each region's queue (flows/desks/)
+    registry: Registry = field(default_factory=Registry)
+    _services: dict[type, Any] = field(default_factory=dict, repr=False)
 
     def url_for(self, path: str) -> str:
         return self.settings.url_for(path)
 
-    @cached_property
-    def hearing(self):
-        """Phrasebooks and voice models: what hears callers at listen steps."""
-        from ivr.speech.hearing import Hearing
+    def service(self, kind: type[T]) -> T:
+        """The capability service `kind` (built once per runtime by the factory its capability registered)."""
+        if kind not in self._services:
+            if kind not in self.registry.services:
+                raise LookupError(f"no capability registered a {kind.__name__}")
+            self._services[kind] = self.registry.services[kind](self)
+        return self._services[kind]
 
-        return Hearing(self.settings, self.flows.phrasebooks)
+    @cached_property
+    def job_class(self) -> type[RuntimeJob]:
+        """RQ's job class for this runtime: its jobs run with it and retry on its clock."""
+        return bind_job_class(self)
 
     @cached_property
     def twilio(self):
-        """The REST client (SMS pages); pointed at the emulator when IVR_TWILIO_API_URL is set."""
-        from ivr.twilio_rest import twilio_client
+        """The REST client; pointed at the emulator when IVR_TWILIO_API_URL is set."""
+        from ivr.twilio_rest import twilio_client  # twilio's REST package takes ~0.3 s to import; most CLI commands never call it
 
         return twilio_client(self.settings)
-
-
-def build_runtime(settings: Settings, *, clock: Clock | None = None, flows: FlowSet | None = None) -> Runtime:
-    """Load and check the flows and desks (raising FlowError if any is bad) and connect the adapters."""
-    flows = flows or load_flows(settings.flows_dir)
-    desks = checked_desks(settings.flows_dir, flows)
-    redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
-    sessions = make_sessions(make_engine(settings.database_url))
-    if flows.rota is not None:
-        sync_rota(sessions, flows.rota)
-    runtime = Runtime(settings=settings, flows=flows, redis=redis, calls=CallStore(redis, settings.call_state_ttl),
-                      sessions=sessions, clock=clock or utc_now, metrics=Metrics(),
-                      jobs=jobs.connect(settings.redis_url), desks=desks)
-    problems = runtime.hearing.check(flows)
-    if problems:
-        raise FlowError(problems)
-    return runtime
-
-
-def checked_desks(flows_dir, flows: FlowSet) -> Desks:
-    """The desks of flows/desks/; every region whose flow has a queue step must have one."""
-    queueing = {flow.region for flow in flows if any(step.kind == "queue" for step in flow.steps.values())}
-    desks, problems = load_desks(flows_dir, queueing)
-    if problems:
-        raise FlowError(problems)
-    return desks

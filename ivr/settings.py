@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ivr.clock import clock_from
 from ivr.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,7 @@ class Settings:
     callback_reconcile_seconds: int = 60  # how often workers check the database against RQ's jobs
     ops_token: str | None = None  # bearer token for the desk API (/ops/desks); unset: the API is off
     job_timeout: int = 30  # seconds a background job may run; one whose worker died is retried this + 5 s later
+    clock: str = "system"  # IVR_CLOCK: system, fixed:<ISO time> or file:<path> (see ivr/clock.py)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -91,7 +93,38 @@ class Settings:
             callback_reconcile_seconds=_positive_int(env, "IVR_CALLBACK_RECONCILE_SECONDS", 60),
             ops_token=env.get("IVR_OPS_TOKEN") or None,
             job_timeout=_positive_int(env, "IVR_JOB_TIMEOUT", 30),
+            clock=_clock(env),
         )
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables: what another process of the service (a job
+        worker, the CLI) needs to be given to build the same runtime."""
+        env = {}
+        for name, variable in ENV_NAMES.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            env[variable] = ",".join(sorted(value)) if isinstance(value, frozenset) else str(value)
+        env["IVR_SPEECH_PATH"] = self.speech_path.upper()
+        env["IVR_CALLBACK_AMD"] = self.callback_amd.upper()
+        return env
+
+
+ENV_NAMES = {
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID", "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "public_url": "IVR_PUBLIC_URL", "redis_url": "IVR_REDIS_URL", "database_url": "IVR_DATABASE_URL",
+    "flows_dir": "IVR_FLOWS_DIR", "recordings_dir": "IVR_RECORDINGS_DIR", "twilio_api_url": "IVR_TWILIO_API_URL",
+    "call_state_ttl": "IVR_CALL_STATE_TTL", "ticket_join_hours": "IVR_TICKET_JOIN_HOURS",
+    "log_level": "IVR_LOG_LEVEL", "bind": "IVR_BIND", "web_workers": "IVR_WEB_WORKERS",
+    "pager_url": "IVR_PAGER_URL", "pager_secret": "IVR_PAGER_SECRET", "pager_sms_from": "IVR_PAGER_SMS_FROM",
+    "pager_ack_seconds": "IVR_PAGER_ACK_SECONDS", "retry_base_seconds": "IVR_RETRY_BASE_SECONDS",
+    "freeze_url": "IVR_FREEZE_URL", "freeze_secret": "IVR_FREEZE_SECRET", "speech_path": "IVR_SPEECH_PATH",
+    "speech_grammar": "IVR_SPEECH_GRAMMAR", "speech_end_ms": "IVR_SPEECH_END_MS",
+    "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS", "callback_retry_seconds": "IVR_CALLBACK_RETRY_SECONDS",
+    "callback_ring_seconds": "IVR_CALLBACK_RING_SECONDS", "callback_amd": "IVR_CALLBACK_AMD",
+    "callback_reconcile_seconds": "IVR_CALLBACK_RECONCILE_SECONDS", "ops_token": "IVR_OPS_TOKEN",
+    "job_timeout": "IVR_JOB_TIMEOUT", "clock": "IVR_CLOCK",
+}
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -160,6 +193,12 @@ def _optional_e164(env: Mapping[str, str], name: str) -> str | None:
         return None
     if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
         raise SettingsError(f"{name} must be a phone number in E.164 form like +14155550100, got {value!r}")
+    return value
+
+
+def _clock(env: Mapping[str, str]) -> str:
+    value = env.get("IVR_CLOCK") or "system"
+    clock_from(value)  # raises SettingsError naming the problem
     return value
 
 

@@ -2,10 +2,10 @@
 a real Redis and database, real `ivr worker` processes, and helpers to book call backs as callers do."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
+from datetime import timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from ivr import create_app
+from ivr.db.models import CallbackAttempt, CallbackRequest
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import FlaskTransport
 from ivr.flows.loader import load_flows
-from ivr.db.models import CallbackAttempt, CallbackRequest
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, FLOWS_DIR, PUBLIC_URL
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, FLOWS_DIR, PUBLIC_URL, run_jobs, service_env
 
 IVR = Path(sys.executable).with_name("ivr")
 GB = "+442079460100"
@@ -38,14 +38,17 @@ class World:
         self.twilio, self.app, self.env, self.sessions = twilio, app, env, sessions
         self.rt = app.extensions["ivr"]
 
-    def work(self, timeout: float = 120) -> str:
-        """Run a real RQ worker (`ivr worker --burst`) over what is queued and due."""
-        done = subprocess.run([str(IVR), "worker", "--burst"], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout + done.stderr
+    def work(self) -> None:
+        """A real RQ worker, with the app's runtime and clock, over what is queued and due."""
+        run_jobs(self.rt)
+
+    def until_due(self, number: str) -> None:
+        """Time passes (on the service's clock) until the newest call back to `number` is due."""
+        due = self.request(number).due_at
+        self.rt.clock.set_moment(due if due.tzinfo else due.replace(tzinfo=timezone.utc))
 
     def start_worker(self) -> subprocess.Popen:
+        """`ivr worker --burst` in a process of its own (one a test can kill), on the test's clock."""
         return subprocess.Popen([str(IVR), "worker", "--burst"], env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
 
@@ -86,13 +89,7 @@ def make_world(settings, clock, sessions, **overrides):
         for number in flow.numbers:
             twilio.numbers[number] = NumberConfig(number, f"{PUBLIC_URL}/voice/incoming", f"{PUBLIC_URL}/voice/fallback",
                                                   f"{PUBLIC_URL}/voice/status")
-    env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-           "IVR_PUBLIC_URL": PUBLIC_URL, "IVR_REDIS_URL": configured.redis_url,
-           "IVR_DATABASE_URL": configured.database_url, "IVR_TWILIO_API_URL": rest.url,
-           "IVR_CALLBACK_RETRY_SECONDS": "1", "IVR_LOG_LEVEL": "INFO"}
-    for name, value in overrides.items():
-        env[f"IVR_{name.upper()}"] = str(value)
-    return World(twilio, app, env, sessions), rest
+    return World(twilio, app, service_env(configured), sessions), rest
 
 
 @pytest.fixture

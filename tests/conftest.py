@@ -12,14 +12,16 @@ import pytest
 from redis import Redis
 from sqlalchemy import delete
 
-from ivr import create_app
-from ivr.emulator.runner import SettableClock
+from ivr import create_app, worker
+from ivr.clock import SettableClock
 from ivr.db.database import make_engine, make_sessions, upgrade
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport, HttpTransport
 from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
 from ivr.settings import PROJECT_ROOT, Settings
+
+pytest_plugins = ["tests.callback_world"]  # the `world` fixture of the queue and call back tests
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -83,27 +85,41 @@ def _clean_stores(request):
                 db.execute(delete(model))
 
 
-class Clock(SettableClock):
-    """The service's clock in tests: a fixed Tuesday unless a test says what time it is locally."""
+TUESDAY = datetime(2026, 11, 24, 17, 0, tzinfo=ZoneInfo("UTC"))
 
-    def __init__(self):
-        super().__init__()
-        self.reset()
+
+class Clock(SettableClock):
+    """The service's clock in tests: a fixed Tuesday unless a test says what time it is locally.
+    Shared through a file with every process a test starts (`settings.clock` names it), so a
+    worker or a CLI command in another process reads the same time as the app."""
 
     def reset(self) -> None:
-        self.now = datetime(2026, 11, 24, 17, 0, tzinfo=ZoneInfo("UTC"))  # a Tuesday
+        self.set_moment(TUESDAY)
 
 
 @pytest.fixture
-def clock():
-    return Clock()
+def clock(tmp_path):
+    return Clock(TUESDAY, shared_as=tmp_path / "clock")
 
 
 @pytest.fixture
-def settings(redis_url, database_url, tmp_path):
+def settings(redis_url, database_url, tmp_path, clock):
     return Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, public_url=PUBLIC_URL,
                     redis_url=redis_url, database_url=database_url, flows_dir=FLOWS_DIR,
-                    recordings_dir=tmp_path / "recordings")
+                    recordings_dir=tmp_path / "recordings", clock=clock.spec)
+
+
+def run_jobs(rt) -> None:
+    """What `ivr worker --burst` does, in this process with the app's own runtime (and so its
+    clock): a real RQ worker works through every job queued and due, then returns."""
+    with worker.keeping_signal_handlers():
+        worker.work(rt, burst=True, logging_level="WARNING")
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    """The environment of another process of the service (`ivr worker`, `ivr ...` commands) built
+    from the same settings, the clock included."""
+    return {**os.environ, **settings.to_env()}
 
 
 @pytest.fixture

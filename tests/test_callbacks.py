@@ -21,8 +21,9 @@ from ivr.queue.desk_queue import Member
 from ivr.core.callback_numbers import check
 from ivr.cli.callbacks import callbacks as callbacks_cli
 from ivr.emulator import Agent, Press
-from ivr.core.state import CallbackBooked, CallStarted, Digits, QueueLeft
-from tests.callback_world import BOOK_WHEN_CLOSED, GB, OLIVIA, make_world, shipped_flows, world  # noqa: F401 (fixture)
+from ivr.core.state import CallbackOffer
+from ivr.core.events import CallStarted, CallbackBooked, Digits, QueueLeft
+from tests.callback_world import BOOK_WHEN_CLOSED, GB, OLIVIA, make_world, shipped_flows
 from tests.flowkit import at
 
 EMMA = "+447700900211"  # on call for security-europe on a Tuesday morning
@@ -138,7 +139,7 @@ def test_the_offer_confirms_the_calling_number_then_books_and_says_when():
 def test_a_keyed_in_number_starting_with_9_is_a_number_not_the_urgent_key():
     flow = shipped_flows().flows["sg"]
     state = engine.new_call(flow, "CA" + "6" * 32, ticket="4821037", caller="").with_(
-        step="queue_callback", waiting=True).with_vars(offer_stage="keyin", offer_from="queue")
+        step="queue_callback", waiting=True, offer=CallbackOffer(stage="keyin", source="queue"))
     keyed = engine.step(flow, state, Digits("91234567"), at("2026-11-24T10:00", "Asia/Singapore"))
     assert keyed.actions == (BookCallback("+6591234567", "queue"),)
 

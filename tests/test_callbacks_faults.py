@@ -20,14 +20,13 @@ from sqlalchemy import func, select
 
 from click.testing import CliRunner
 
-from ivr.callbacks import scheduling
+from ivr.callbacks import reconciler, scheduling
 from ivr.callbacks import booking
 from ivr.cli.callbacks import callbacks as callbacks_cli
 from ivr import jobs
 from ivr.emulator import Agent, Press, Silence
 from ivr.db.models import CallbackRequest, Ticket
-from tests.callback_world import (BOOK_FROM_THE_QUEUE, GB, OLIVIA, make_world, wait_for,
-                                  world)  # noqa: F401  (fixture)
+from tests.callback_world import BOOK_FROM_THE_QUEUE, GB, OLIVIA, make_world, wait_for
 
 
 def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(settings, clock, sessions):
@@ -40,6 +39,7 @@ def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(sett
         world.twilio.person("+447400123421", Agent(presses=()))
         world.twilio.person(OLIVIA, Agent())
         world.book("+447400123421")
+        world.until_due("+447400123421")
         worker = world.start_worker()
         place = world.twilio.place_outbound
         killed: list[int] = []
@@ -54,11 +54,13 @@ def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(sett
         assert killed and worker.returncode == -signal.SIGKILL
         world.twilio.place_outbound = place
         [job_id] = StartedJobRegistry(queue=Queue("callbacks", connection=world.rt.jobs)).get_job_ids()
-        assert scheduling.reconcile(world.rt)["rescheduled"] == 0  # still within its heartbeat: left alone
-        time.sleep(2 + jobs.ABANDONED_GRACE + 0.5)  # the job's timeout and the grace: the worker is gone
-        scheduling.reconcile(world.rt)
+        assert reconciler.reconcile(world.rt)["rescheduled"] == 0  # still within its heartbeat: left alone
+        started = StartedJobRegistry(queue=Queue("callbacks", connection=world.rt.jobs))
+        # the job's timeout (2 s) and the grace pass on the system clock: that is how long the worker is silent
+        assert wait_for(lambda: job_id in started.get_expired_job_ids(time.time()), timeout=2 + jobs.ABANDONED_GRACE + 5)
+        reconciler.reconcile(world.rt)
         assert Job.fetch(job_id, connection=world.rt.jobs).get_status() == JobStatus.SCHEDULED  # RQ retries it
-        time.sleep(1.2)  # RQ retries the job after 1 s
+        clock.advance(seconds=1)  # RQ retries the job after 1 s of service time
         world.work()
         world.twilio.wait_outbound(20)
         [placed] = world.calls_to("+447400123421")
@@ -120,7 +122,7 @@ def test_redis_restarted_loses_no_call_back_and_the_reconciler_restores_what_it_
                                                                                       aof_redis):
     made, rest = make_world(settings.with_(redis_url=aof_redis.url), clock, sessions)
     try:
-        later = datetime.now(timezone.utc) + timedelta(hours=1)
+        later = clock() + timedelta(hours=1)
         numbers = ["+447400123431", "+447400123432", "+447400123433"]
         with sessions.begin() as db:
             ids = [booking.request(db, None, None, n, "normal", "caller_queue", later, due=later, desk="support-gb",
@@ -196,6 +198,7 @@ def test_two_calls_booking_at_once_place_one_call_back(world, clock):
     with world.sessions() as db:
         assert db.scalar(select(func.count()).select_from(CallbackRequest)
                          .where(CallbackRequest.number == "+447400123442")) == 1
+    world.until_due("+447400123442")
     world.work()
     world.twilio.wait_outbound(20)
     assert len(world.calls_to("+447400123442")) == 1
@@ -226,10 +229,11 @@ def test_an_answering_machine_is_hung_up_on_and_tried_again_until_the_caller_ans
     world.twilio.person("+447400123451", Agent(answer="machine", presses=()), Agent(presses=()))
     world.twilio.person(OLIVIA, Agent())
     first = world.book("+447400123451")
+    world.until_due("+447400123451")
     world.work()
     world.twilio.wait_outbound(20)
-    assert world.request("+447400123451").status == "pending"
-    time.sleep(1.2)  # IVR_CALLBACK_RETRY_SECONDS=1
+    assert (world.request("+447400123451").status, world.request("+447400123451").attempts) == ("pending", 1)
+    clock.advance(seconds=1)  # IVR_CALLBACK_RETRY_SECONDS=1, on the service's clock
     world.work()
     world.twilio.wait_outbound(20)
     request = world.request("+447400123451")
@@ -245,7 +249,7 @@ def test_an_answering_machine_is_hung_up_on_and_tried_again_until_the_caller_ans
 
 def test_urgent_security_call_backs_are_placed_first(world, clock, sessions):
     """Due at the same time, an urgent security call back is placed before routine ones."""
-    now = datetime.now(timezone.utc) - timedelta(seconds=5)
+    now = clock() - timedelta(seconds=5)
     with sessions.begin() as db:
         routine = [booking.request(db, None, None, f"+4474001234{n}", "normal", "caller_queue", now, due=now,
                                      desk="support-gb", caller_id=GB, max_attempts=1).id for n in (61, 62)]

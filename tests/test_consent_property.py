@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from ivr.core import engine
 from ivr.core.actions import BookCallback, ConsentRecorded, Gather, JoinQueue, Listen, StartRecording, Transfer
-from ivr.core.state import CallbackBooked, CallStarted, Digits, Heard, NoInput, QueueLeft, Speech, TransferEnded
+from ivr.core.events import CallStarted, CallbackBooked, Digits, Heard, NoInput, QueueLeft, Speech, TransferEnded
 from tests.flowkit import shipped
 
 FLOWS = shipped()
@@ -30,14 +30,14 @@ def fit(event, flow, state):
     kind = flow.steps[state.step].kind
     if kind == "transfer":
         outcome = event if isinstance(event, str) else "no-answer"
-        return TransferEnded(int(state.vars["transfer_attempt"]), outcome)
-    if kind == "callback_offer" and state.vars.get("offer_stage") == "booking":
+        return TransferEnded(state.transfer.attempt, outcome)
+    if kind == "callback_offer" and state.offer.stage == "booking":
         return CallbackBooked("soon", 5, "2026-11-24T10:05")  # the app books what the step asked for
     if kind == "queue" and isinstance(event, str):
         return QueueLeft(QUEUE_LEFT.get(event, "rejoin"))
     if isinstance(event, str):
         return None
-    if kind == "listen" and not state.vars.get("confirming") and not isinstance(event, Digits):
+    if kind == "listen" and not state.listening.confirming and not isinstance(event, Digits):
         text = event.text if isinstance(event, Speech) else ""
         intent, confidence = HEARD.get(text, ("other", 0.0))
         return Heard(text, intent, confidence, urgent=intent == "account_takeover", source="stream")

@@ -6,10 +6,12 @@ import textwrap
 import pytest
 
 from ivr.core import engine
+from ivr.core.entering import ENTER
 from ivr.core.actions import ConsentRecorded, Gather, Hangup, JoinQueue, Note, Say, StartRecording, UpdateTicket
 from ivr.errors import EngineError
 from ivr.flows.loader import load_flows
-from ivr.core.state import CallEnded, CallStarted, CallState, Digits, Heard, NoInput, Speech
+from ivr.core.events import CallEnded, CallStarted, Digits, Heard, NoInput, Speech
+from ivr.core.state import CallState
 from tests.flowkit import SHIPPED, at, mini_region, shipped, write_flows
 
 WEEKDAY_NOON_LA = at("2026-11-24T12:00", "America/Los_Angeles")  # a Tuesday
@@ -45,7 +47,7 @@ def run(flow, inputs, now=WEEKDAY_NOON_LA):
 
 
 def _waits_to_listen(flow, state) -> bool:
-    return state.waiting and flow.steps[state.step].kind == "listen" and not state.vars.get("confirming")
+    return state.waiting and flow.steps[state.step].kind == "listen" and not state.listening.confirming
 
 
 def spoken(outcome) -> list[str]:
@@ -295,10 +297,10 @@ def test_start_recording_step_is_refused_before_consent_at_run_time(tmp_path):
     from ivr.core.steps import StartRecordingStep
     rogue = StartRecordingStep(kind="start_recording", next="bye")
     state = engine.new_call(flow, "CA1").visiting("greeting")
-    new_state, actions, _ = engine._ENTER[StartRecordingStep](flow, state, rogue)
+    new_state, actions, _ = ENTER[StartRecordingStep](flow, state, rogue)
     assert not new_state.recording and actions[0].kind == "recording_refused"
     consented = state.with_(consent="given")
-    new_state, actions, _ = engine._ENTER[StartRecordingStep](flow, consented, rogue)
+    new_state, actions, _ = ENTER[StartRecordingStep](flow, consented, rogue)
     assert new_state.recording and actions == [StartRecording()]
 
 
@@ -389,7 +391,7 @@ def test_the_urgent_key_leaves_any_question_for_the_security_path(flows, before,
     after = engine.step(flow, waiting.state, Digits("9"), WEEKDAY_NOON_LA)
     assert Note("urgent", {"trigger": "keypad", "from_step": question}) in after.actions
     assert UpdateTicket({"status": "security", "category": "account_takeover", "priority": "P1"}) in after.actions
-    assert after.state.step == "security_connecting" and after.state.vars["urgent"] == "keypad"
+    assert after.state.step == "security_connecting" and after.state.urgent == "keypad"
 
 
 def test_hours_do_not_apply_to_the_urgent_path(flows):
@@ -410,7 +412,7 @@ def test_a_caller_on_an_open_security_ticket_starts_on_the_urgent_path(flows):
 
 def test_a_transfer_rings_the_chain_in_turn_and_gives_up_when_none_is_left(flows):
     from ivr.core.actions import Transfer
-    from ivr.core.state import TransferEnded
+    from ivr.core.events import TransferEnded
 
     flow = flows.flows["gb"]
     state = engine.new_call(flow, "CA" + "4" * 32, ticket="1234567", security_ticket="yes")
@@ -423,13 +425,14 @@ def test_a_transfer_rings_the_chain_in_turn_and_gives_up_when_none_is_left(flows
     assert Note("transfer_attempt", {"attempt": 1, "agent": "emma", "outcome": "no-answer"}) in second.actions
     done = engine.step(flow, second.state, TransferEnded(1, "none-left"), WEEKDAY_NOON_LA)
     assert done.state.step == "security_freeze_offer"
-    assert any(type(a).__name__ == "RequestCallback" and a.priority == "urgent" and a.page for a in done.actions)
+    assert any(type(a).__name__ == "RequestCallback" and a.priority == "urgent" for a in done.actions)
+    assert any(type(a).__name__ == "PageSecurityTeam" for a in done.actions)  # and the on-call team is paged
     accepted = engine.step(flow, second.state, TransferEnded(1, "accepted", "farid"), WEEKDAY_NOON_LA)
     assert accepted.state.ended and "Goodbye" in spoken(accepted)[-1]
 
 
 def test_a_transfer_result_cannot_answer_another_question(flows):
-    from ivr.core.state import TransferEnded
+    from ivr.core.events import TransferEnded
 
     waiting = run(flows.flows["us"], [Digits("1")])[-1]
     with pytest.raises(EngineError):

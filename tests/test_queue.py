@@ -15,7 +15,7 @@ from ivr.queue.desk_queue import Member
 from ivr.cli.desks import desks as desks_cli
 from ivr.flows.desks import Agent as DeskAgent, Desk, load_desks
 from ivr.emulator import Agent, Press, Silence
-from tests.callback_world import GB, OLIVIA, TOM, make_world, world  # noqa: F401  (fixture)
+from tests.callback_world import GB, OLIVIA, TOM, make_world
 
 DESK = Desk("support-test", ("gb",), (DeskAgent("ann", "Ann", "+447400900401"), DeskAgent("bob", "Bob", "+447400900402")),
             300)

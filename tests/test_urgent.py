@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from ivr import create_app
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import FlaskTransport
 from ivr.db.models import Call, CallbackRequest, FreezeRequest, Page
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, run_jobs, service_env
 from tests.receiver import Receiver
 
 IVR = Path(sys.executable).with_name("ivr")
@@ -46,26 +44,26 @@ def world(settings, clock, sessions, pager, accounts):
     with twilio.serve_rest() as rest:
         urgent = settings.with_(pager_url=pager.url, pager_secret=PAGER_SECRET, pager_sms_from=US,
                                 twilio_api_url=rest.url, freeze_url=accounts.url, freeze_secret=FREEZE_SECRET,
-                                retry_base_seconds=1, pager_ack_seconds=4)
+                                retry_base_seconds=1)
         app = create_app(urgent, clock=clock)
         twilio.transport = FlaskTransport(app)
         for number in (GB, US):
             twilio.numbers[number] = NumberConfig(number, f"{PUBLIC_URL}/voice/incoming",
                                                   f"{PUBLIC_URL}/voice/fallback", f"{PUBLIC_URL}/voice/status")
-        env = {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-               "IVR_REDIS_URL": urgent.redis_url, "IVR_DATABASE_URL": urgent.database_url,
-               "IVR_PAGER_URL": pager.url, "IVR_PAGER_SECRET": PAGER_SECRET, "IVR_PAGER_SMS_FROM": US,
-               "IVR_TWILIO_API_URL": rest.url, "IVR_FREEZE_URL": accounts.url, "IVR_FREEZE_SECRET": FREEZE_SECRET,
-               "IVR_RETRY_BASE_SECONDS": "1", "IVR_PAGER_ACK_SECONDS": "4"}
-        yield World(twilio, app, env)
+        yield World(twilio, app, service_env(urgent))
 
 
 class World:
     def __init__(self, twilio, app, env):
         self.twilio, self.app, self.env = twilio, app, env
 
-    def work(self) -> str:
-        """Run a real RQ worker (`ivr worker --burst`) over what is queued and due."""
+    def work(self) -> None:
+        """A real RQ worker, with the app's runtime and clock, over what is queued and due."""
+        run_jobs(self.app.extensions["ivr"])
+
+    def work_in_a_process(self) -> str:
+        """`ivr worker --burst` as its own process: it reads the test's clock from the file the
+        settings name (IVR_CLOCK), as a worker on another host reads the system clock."""
         done = subprocess.run([str(IVR), "worker", "--burst"], env=self.env, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -103,20 +101,24 @@ def test_nobody_answers_so_the_caller_is_first_for_a_callback_and_the_team_is_pa
     assert (callback.priority, callback.status, callback.reason) == (0, "pending", "urgent_unanswered")
     page = row(sessions, Page, team="security-europe")
     assert page.status == "pending" and page.payload["region"] == "gb"
-    world.work()
+    world.work_in_a_process()  # on the test's Tuesday morning, whatever day it is where the suite runs
     [sent] = pager.received
     assert signed_by(sent, PAGER_SECRET) and sent.headers["Idempotency-Key"] == f"page-{page.id}-0"
     assert sent.json["ticket"] == page.payload["ticket"] and sent.json["caller"] == "+447700900178"
     assert sent.json["level"] == 0 and not sent.json["escalated"]
     texts = world.twilio.ledger.messages
     assert len(texts) == 2 and all(t["from"] == US and page.payload["ticket"] in t["body"] for t in texts)
+    assert {t["to"] for t in texts} == {EMMA, FARID}  # who is on call on Tuesday morning, not now
     assert row(sessions, Page, id=page.id).status == "delivered"
 
 
 def test_an_unacknowledged_page_escalates_and_an_acknowledged_one_does_not(world, clock, sessions, pager):
     nobody_answers(world, clock)
     world.work()
-    time.sleep(4.2)  # IVR_PAGER_ACK_SECONDS=4
+    clock.advance(seconds=299)
+    world.work()
+    assert [r.json["level"] for r in pager.received] == [0]  # not yet: IVR_PAGER_ACK_SECONDS is 300
+    clock.advance(seconds=1)
     world.work()
     assert [r.json["level"] for r in pager.received] == [0, 1] and pager.received[1].json["escalated"]
     assert world.twilio.ledger.messages[-1]["to"] == HENRIK  # the escalation list is texted
@@ -129,7 +131,7 @@ def test_an_unacknowledged_page_escalates_and_an_acknowledged_one_does_not(world
     assert client.post(f"/ops/pages/{page.id}/ack", headers={"Authorization": "Bearer wrong"}).status_code == 403
     answer = client.post(f"/ops/pages/{page.id}/ack", headers={"Authorization": f"Bearer {PAGER_SECRET}"})
     assert answer.status_code == 200 and answer.json["status"] == "acknowledged"
-    time.sleep(4.2)
+    clock.advance(seconds=300)
     world.work()
     assert [r.json["page_id"] for r in pager.received].count(page.id) == 1  # no escalation after the ack
 
@@ -139,8 +141,8 @@ def test_a_pager_that_is_down_is_retried_until_it_takes_the_page(world, clock, s
     nobody_answers(world, clock)
     world.work()
     assert len(pager.received) == 1
-    for _ in range(10):  # retries after 1 s, then 2 s
-        time.sleep(1.2)
+    for _ in range(10):  # retries after 1 s, then 2 s (IVR_RETRY_BASE_SECONDS=1), on the service's clock
+        clock.advance(seconds=1)
         world.work()
         if row(sessions, Page, team="security-europe").status == "delivered":
             break
@@ -177,7 +179,6 @@ def test_a_freeze_the_account_system_misses_is_received_then_retried_once_per_ti
     world.twilio.call(US, "+14155550181", [Press("1")])  # calls again (straight through) and asks again
     with sessions() as db:
         assert len(db.scalars(select(FreezeRequest)).all()) == 1  # one request per ticket
-    time.sleep(1.2)
     world.work()
     assert row(sessions, FreezeRequest, caller_number="+14155550181").status == "received"
     assert len({r.headers["Idempotency-Key"] for r in accounts.received}) == 1

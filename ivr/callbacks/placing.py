@@ -18,15 +18,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ivr.queue import desk_queue
 from ivr.callbacks import booking
-from ivr.queue import hold
-from ivr.core.actions import QueueSettings
-from ivr.queue.desk_queue import Member
-from ivr.calls.callers import caller_from
 from ivr.callbacks.booking import utc
-from ivr.db.models import Call, CallbackAttempt, CallbackRequest
+from ivr.calls.callers import caller_from
+from ivr.calls.lifecycle import answer, finish
 from ivr.calls.records import FINAL_STATUSES, Arrival, find_call, note
+from ivr.core.actions import QueueSettings
+from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent
+from ivr.queue import desk_queue, hold
+from ivr.queue.desk_queue import Member
+from ivr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class _Order:
     known_sids: tuple[str, ...]
 
 
-def place(rt, key: str, attempt_no: int, owner: str) -> Placement:
+def place(rt: Runtime, key: str, attempt_no: int, owner: str) -> Placement:
     """Place attempt `attempt_no` of the call back `key`, unless it is already placed."""
     now = utc(rt.clock())
     with rt.sessions.begin() as db:
@@ -95,7 +96,7 @@ def place(rt, key: str, attempt_no: int, owner: str) -> Placement:
     return Placement("placed", call.sid)
 
 
-def _create_params(rt, order: _Order) -> dict:
+def _create_params(rt: Runtime, order: _Order) -> dict:
     settings = rt.settings
     query = f"?attempt={order.attempt_key}"
     params = dict(to=order.number, from_=order.caller_id, method="POST",
@@ -109,7 +110,7 @@ def _create_params(rt, order: _Order) -> dict:
     return params
 
 
-def _placed_already(rt, order: _Order) -> str | None:
+def _placed_already(rt: Runtime, order: _Order) -> str | None:
     """The call an earlier owner of this attempt placed, if our records or Twilio's know it."""
     with rt.sessions() as db:
         attempt = _by_attempt_key(db, order.attempt_key)
@@ -127,7 +128,7 @@ def _placed_already(rt, order: _Order) -> str | None:
     return None
 
 
-def _link(rt, attempt_key: str, call_sid: str) -> None:
+def _link(rt: Runtime, attempt_key: str, call_sid: str) -> None:
     """Record which call an attempt placed (first writer wins: the placer or the status callback)."""
     with rt.sessions.begin() as db:
         attempt = _by_attempt_key(db, attempt_key)
@@ -139,7 +140,7 @@ def _link(rt, attempt_key: str, call_sid: str) -> None:
 
 # -- what Twilio reports --------------------------------------------------------------------------
 
-def answered(rt, attempt_key: str, call_sid: str, answered_by: str | None) -> str:
+def answered(rt: Runtime, attempt_key: str, call_sid: str, answered_by: str | None) -> str:
     """The call back was answered. A machine: hang up (the final status schedules the next try). A
     person: "This is the support line returning your call about ticket ...", then the front of the
     agents' queue; an urgent security call back goes down the on-call chain instead."""
@@ -163,12 +164,10 @@ def answered(rt, attempt_key: str, call_sid: str, answered_by: str | None) -> st
     return _to_queue(rt, snapshot, call_sid, intro)
 
 
-def _to_security(rt, snapshot: "_Snapshot", call_sid: str, intro) -> str:
+def _to_security(rt: Runtime, snapshot: "_Snapshot", call_sid: str, intro) -> str:
     """Urgent: the call back is answered like a call from the customer on their open security
     ticket, so it goes straight down the on-call chain (the flow's urgent path)."""
-    from ivr.calls.lifecycle import answer
-
-    arrival = Arrival(call_sid=call_sid, to=snapshot.caller_id, caller=caller_from(snapshot.number))
+    arrival = Arrival(call_sid=call_sid, to=snapshot.caller_id, caller=caller_from(snapshot.number), callback=True)
     body = answer(rt, arrival, prefix=intro)
     with rt.sessions.begin() as db:
         call = find_call(db, call_sid)
@@ -177,7 +176,7 @@ def _to_security(rt, snapshot: "_Snapshot", call_sid: str, intro) -> str:
     return body
 
 
-def _to_queue(rt, snapshot: "_Snapshot", call_sid: str, intro) -> str:
+def _to_queue(rt: Runtime, snapshot: "_Snapshot", call_sid: str, intro) -> str:
     now = rt.clock()
     with rt.sessions.begin() as db:
         if find_call(db, call_sid) is None:
@@ -195,7 +194,7 @@ def _to_queue(rt, snapshot: "_Snapshot", call_sid: str, intro) -> str:
     return hold.enqueue(desk, rt.url_for, intro)
 
 
-def machine_detected(rt, attempt_key: str, call_sid: str, answered_by: str) -> None:
+def machine_detected(rt: Runtime, attempt_key: str, call_sid: str, answered_by: str) -> None:
     """Asynchronous answering machine detection: a machine is hung up on (the retry follows)."""
     with rt.sessions.begin() as db:
         attempt = _by_attempt_key(db, attempt_key)
@@ -208,7 +207,7 @@ def machine_detected(rt, attempt_key: str, call_sid: str, answered_by: str) -> N
         rt.twilio.calls(call_sid).update(status="completed")
 
 
-def status(rt, attempt_key: str, call_sid: str, call_status: str, answered_by: str | None = None,
+def status(rt: Runtime, attempt_key: str, call_sid: str, call_status: str, answered_by: str | None = None,
            duration: int | None = None) -> CallbackRequest | None:
     """A status callback of an attempt. The final one decides: answered (done), or a machine, no
     answer, busy, failed (try again later within hours, up to the request's last attempt).
@@ -242,13 +241,11 @@ def status(rt, attempt_key: str, call_sid: str, call_status: str, answered_by: s
 
 
 def _reached_security(db, call_sid: str) -> bool:
-    from ivr.db.models import CallEvent
-
     return db.scalars(select(CallEvent.id).join(Call, CallEvent.call_id == Call.id)
                       .where(Call.call_sid == call_sid, CallEvent.kind == "transfer_accepted")).first() is not None
 
 
-def _after_attempt(rt, db, request: CallbackRequest, outcome: str, now: datetime) -> datetime | None:
+def _after_attempt(rt: Runtime, db, request: CallbackRequest, outcome: str, now: datetime) -> datetime | None:
     if outcome == "answered":
         request.status, request.finished_at = "completed", now
         return None
@@ -259,7 +256,7 @@ def _after_attempt(rt, db, request: CallbackRequest, outcome: str, now: datetime
     return request.due_at
 
 
-def retry_time(rt, db, request: CallbackRequest, now: datetime) -> datetime:
+def retry_time(rt: Runtime, db, request: CallbackRequest, now: datetime) -> datetime:
     """Back off (the base, then twice as long each time), within the region's opening hours (in
     the line of call backs at the next opening, when it falls after closing); urgent security
     call backs are tried at any hour."""
@@ -281,11 +278,9 @@ def outcome_of(call_status: str, answered_by: str | None) -> str:
     return "answered" if call_status == "completed" else call_status
 
 
-def _leave_queue(rt, request: CallbackRequest, call_sid: str, call_status: str, duration: int | None) -> None:
+def _leave_queue(rt: Runtime, request: CallbackRequest, call_sid: str, call_status: str, duration: int | None) -> None:
     """The call back call is over: out of the queue, the agent held for it (if it never got there)
     free again, and its own Call row (if answered) closed."""
-    from ivr.calls.lifecycle import finish
-
     try:
         if request.desk:
             desk_queue.leave(rt.redis, request.desk, call_sid)
@@ -322,7 +317,7 @@ class _Snapshot:
                    request.caller_id, request.priority, ticket, request.call_id)
 
 
-def _region_number(rt, region: str) -> str | None:
+def _region_number(rt: Runtime, region: str) -> str | None:
     flow = rt.flows.flows.get(region)
     return flow.numbers[0] if flow is not None else None
 

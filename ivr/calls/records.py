@@ -24,6 +24,7 @@ class Arrival:
     to: str
     caller: Caller
     stir_verstat: str | None = None
+    callback: bool = False  # a call back we placed, answered (not a call the caller made)
 
 
 def find_call(db: Session, call_sid: str) -> Call | None:
@@ -82,7 +83,7 @@ def security_brief(call: Call, state: CallState, now: datetime) -> dict:
     return {"ticket": call.ticket.reference if call.ticket else None, "region": call.region,
             "language": state.language, "caller": None if call.caller_withheld else call.from_number,
             "caller_country": call.caller_country, "caller_verification": call.stir_verstat,
-            "trigger": state.vars.get("urgent"), "transcript": state.vars.get("transcript") or None,
+            "trigger": state.urgent, "transcript": state.transcript or None,
             "at": now.isoformat(timespec="seconds")}
 
 
@@ -92,3 +93,8 @@ def end_call(db: Session, call: Call, status: str, duration: int | None, now: da
     call.status = status
     call.ended_at = now
     call.duration_seconds = duration
+
+
+def caller_number(call: Call) -> str | None:
+    """The number to call the caller back on: theirs, in E.164, unless withheld or not a phone."""
+    return None if call.caller_withheld or not (call.from_number or "").startswith("+") else call.from_number

@@ -41,15 +41,3 @@ class CallStore:
     def remember_reply(self, token: str, twiml: str) -> None:
         self.redis.set(REPLY_KEY.format(token=token), twiml, ex=REPLY_TTL)
 
-
-AGENT_KEY = "ivr:agent:{sid}:{attempt}"
-
-
-def mark_agent(store: CallStore, call_sid: str, attempt: int, how: str) -> None:
-    """What the agent of transfer `attempt` did: "answered" (the whisper was fetched) or "accepted"
-    (they pressed 1). Twilio's DialCallStatus alone cannot tell a refusal from no answer."""
-    store.redis.set(AGENT_KEY.format(sid=call_sid, attempt=attempt), how, ex=store.ttl)
-
-
-def agent_did(store: CallStore, call_sid: str, attempt: int) -> str | None:
-    return store.redis.get(AGENT_KEY.format(sid=call_sid, attempt=attempt))

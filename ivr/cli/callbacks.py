@@ -10,23 +10,18 @@ ID is the number `list` shows, or the request's key.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import click
+from rq.registry import FailedJobRegistry
+from sqlalchemy import select
 
-from ivr.errors import IvrError
+from ivr import jobs
+from ivr.callbacks import reconciler, scheduling
+from ivr.callbacks.booking import by_reference, cancel, utc
+from ivr.cli.context import runtime
+from ivr.db.models import CallbackRequest, Ticket
+from ivr.queue import desk_queue
 
 STATUSES = ("pending", "calling", "completed", "failed", "cancelled")
-
-
-def _runtime():
-    from ivr.runtime import build_runtime
-    from ivr.settings import Settings
-
-    try:
-        return build_runtime(Settings.from_env())
-    except IvrError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -40,12 +35,7 @@ def callbacks() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 def list_callbacks(statuses, limit: int) -> None:
     """The newest call backs: status, priority (0 = urgent security), number, due time (UTC), attempts."""
-    from sqlalchemy import select
-
-    from ivr.callbacks.booking import utc
-    from ivr.db.models import CallbackRequest, Ticket
-
-    rt = _runtime()
+    rt = runtime()
     query = (select(CallbackRequest, Ticket.reference).outerjoin(Ticket, CallbackRequest.ticket_id == Ticket.id)
              .order_by(CallbackRequest.id.desc()).limit(limit))
     if statuses:
@@ -65,9 +55,7 @@ def list_callbacks(statuses, limit: int) -> None:
 @click.argument("reference")
 def show_callback(reference: str) -> None:
     """One call back and every attempt made for it."""
-    from ivr.callbacks.booking import by_reference, utc
-
-    rt = _runtime()
+    rt = runtime()
     with rt.sessions() as db:
         request = by_reference(db, reference)
         if request is None:
@@ -85,16 +73,12 @@ def show_callback(reference: str) -> None:
 @click.argument("reference")
 def cancel_callback(reference: str) -> None:
     """Cancel a pending call back (a call already ringing is left to finish)."""
-    from ivr.queue import desk_queue
-    from ivr.callbacks import scheduling
-    from ivr.callbacks.booking import by_reference, cancel
-
-    rt = _runtime()
+    rt = runtime()
     with rt.sessions.begin() as db:
         request = by_reference(db, reference)
         if request is None:
             raise click.ClickException(f"no call back {reference}")
-        if not cancel(db, [request], datetime.now(timezone.utc), "cancelled_by_operator"):
+        if not cancel(db, [request], rt.clock(), "cancelled_by_operator"):
             raise click.ClickException(f"call back {request.id} is {request.status}: only a pending one can be "
                                        f"cancelled")
     scheduling.cancel_jobs(rt, request)
@@ -109,14 +93,8 @@ def cancel_callback(reference: str) -> None:
 def retry_callback(reference: str) -> None:
     """Try a call back again now: one more attempt for a failed or cancelled one (or bring a
     pending one forward)."""
-    from rq import Queue
-    from rq.registry import FailedJobRegistry
-
-    from ivr.callbacks import scheduling
-    from ivr.callbacks.booking import by_reference
-
-    rt = _runtime()
-    now = datetime.now(timezone.utc)
+    rt = runtime()
+    now = utc(rt.clock())
     with rt.sessions.begin() as db:
         request = by_reference(db, reference)
         if request is None:
@@ -127,7 +105,7 @@ def retry_callback(reference: str) -> None:
             request.max_attempts = max(request.max_attempts, request.attempts + 1)
         request.status, request.due_at, request.updated_at, request.finished_at = "pending", now, now, None
         request_id, attempt, priority = request.id, request.attempts + 1, request.priority
-    failed = FailedJobRegistry(queue=Queue(scheduling.queue_name(priority), connection=rt.jobs))
+    failed = FailedJobRegistry(queue=jobs.queue(rt, scheduling.queue_name(priority)))
     job_id = scheduling.job_id(request_id, attempt)
     if job_id in failed.get_job_ids():
         failed.remove(job_id, delete_job=True)
@@ -138,9 +116,7 @@ def retry_callback(reference: str) -> None:
 def reconcile_callbacks() -> None:
     """Compare the database (the record) with RQ's jobs in Redis and put back what is missing;
     workers also do this every IVR_CALLBACK_RECONCILE_SECONDS."""
-    from ivr.callbacks import scheduling
-
-    rt = _runtime()
-    counts = scheduling.reconcile(rt)
-    scheduling.keep_reconciling(rt.jobs, rt.settings.callback_reconcile_seconds)
+    rt = runtime()
+    counts = reconciler.reconcile(rt)
+    reconciler.keep_reconciling(rt)
     click.echo(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))

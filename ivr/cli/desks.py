@@ -11,28 +11,12 @@ on the desk API (`/ops/desks`, with IVR_OPS_TOKEN).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import click
 
+from ivr.cli.context import runtime
+from ivr.flows.desks import Agent, Desk, Desks
 from ivr.queue import desk_queue
-from ivr.flows.desks import Agent, Desk, Desks, load_desks
-from ivr.errors import IvrError
-
-
-def _desks_and_redis() -> tuple[Desks, object]:
-    from redis import Redis
-
-    from ivr.settings import Settings
-
-    try:
-        settings = Settings.from_env()
-    except IvrError as exc:
-        raise click.ClickException(str(exc)) from None
-    desks, problems = load_desks(settings.flows_dir)
-    if problems:
-        raise click.ClickException("the desk files have problems:\n" + "\n".join(problems))
-    return desks, Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
 
 
 def _desk_and_agent(desks: Desks, desk_name: str, agent_key: str) -> tuple[Desk, Agent]:
@@ -56,12 +40,11 @@ def desks() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the desks as JSON.")
 def show(desk_name: str | None, as_json: bool) -> None:
     """Each desk's agents and queue as they stand (or one desk's)."""
-    found, redis = _desks_and_redis()
-    chosen = list(found) if desk_name is None else [found.get(desk_name)]
+    rt = runtime()
+    chosen = list(rt.desks) if desk_name is None else [rt.desks.get(desk_name)]
     if chosen == [None]:
-        raise click.ClickException(f"no desk {desk_name!r}; desks: {', '.join(d.name for d in found) or 'none'}")
-    now = datetime.now(timezone.utc)
-    views = [desk_queue.snapshot(redis, desk, now) for desk in chosen]
+        raise click.ClickException(f"no desk {desk_name!r}; desks: {', '.join(d.name for d in rt.desks) or 'none'}")
+    views = [desk_queue.snapshot(rt.redis, desk, rt.clock()) for desk in chosen]
     if as_json:
         click.echo(json.dumps(views, indent=2, ensure_ascii=False))
         return
@@ -109,11 +92,11 @@ def sign_in(desk_name: str, agent_key: str) -> None:
 
 
 def _sign(desk_name: str, agent_key: str, signing_in: bool) -> None:
-    found, redis = _desks_and_redis()
-    desk, agent = _desk_and_agent(found, desk_name, agent_key)
+    rt = runtime()
+    desk, agent = _desk_and_agent(rt.desks, desk_name, agent_key)
     if signing_in:
-        changed = desk_queue.sign_in(redis, desk.name, agent.key, datetime.now(timezone.utc))
+        changed = desk_queue.sign_in(rt.redis, desk.name, agent.key, rt.clock())
     else:
-        changed = desk_queue.sign_out(redis, desk.name, agent.key)
+        changed = desk_queue.sign_out(rt.redis, desk.name, agent.key)
     done = "signed in" if signing_in else "signed out"
     click.echo(f"{agent.name} ({desk.name}) {done if changed else 'was already ' + done}")

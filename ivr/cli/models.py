@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from ivr.errors import FlowError, ModelInstallFailed, SettingsError
+from ivr.flows.loader import load_flows
 from ivr.settings import PROJECT_ROOT
-from ivr.speech.voice_models import MODELS_DIR
+from ivr.speech.model_install import install, load_catalogue
+from ivr.speech.voice_models import MODELS_DIR, model_paths
 
 FLOWS_DIR_OPTION = click.option("--flows-dir", type=click.Path(path_type=Path), envvar="IVR_FLOWS_DIR",
                                 default=PROJECT_ROOT / "flows", show_default=True,
@@ -28,9 +30,6 @@ def models() -> None:
 @MODELS_DIR_OPTION
 def list_models(flows_dir: Path, models_dir: Path) -> None:
     """Each language: where its model comes from, its size, and the regions that speak it."""
-    from ivr.speech.model_install import load_catalogue
-    from ivr.speech.voice_models import model_paths
-
     try:
         found = model_paths(models_dir=models_dir)
     except SettingsError as error:
@@ -63,8 +62,6 @@ def list_models(flows_dir: Path, models_dir: Path) -> None:
 @MODELS_DIR_OPTION
 def install_model(language: str, source: str | None, models_dir: Path) -> None:
     """Install LANGUAGE's model into voice_models/LANGUAGE/ (with --from, replacing the one there)."""
-    from ivr.speech.model_install import install
-
     with ExitStack() as bars:
         try:
             result = install(language, source, models_dir, progress=_DownloadBar(bars, f"{language} model"))
@@ -94,8 +91,6 @@ class _DownloadBar:
 
 
 def _regions_by_language(flows_dir: Path) -> dict[str, list[str]]:
-    from ivr.flows.loader import load_flows
-
     try:
         flows = load_flows(flows_dir)
     except FlowError as error:

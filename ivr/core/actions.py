@@ -80,9 +80,17 @@ class FreezeRequest:
 
 @dataclass(frozen=True)
 class RequestCallback:
+    """Record a request to call the caller back on their own number (urgent ones first)."""
+
     priority: str  # "urgent" or "normal"
     reason: str
-    page: bool  # also page the region's security team
+
+
+@dataclass(frozen=True)
+class PageSecurityTeam:
+    """Page the region's on-call security team: an urgent call reached nobody."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,13 @@ class JoinQueue:
 
 
 @dataclass(frozen=True)
+class LeaveQueue:
+    """Take the caller out of the desk's queue order (they left it for the security path)."""
+
+    desk: str
+
+
+@dataclass(frozen=True)
 class EnterQueue:
     """A JoinQueue the app has placed in a desk's queue: <Enqueue> with our hold music."""
 
@@ -171,4 +186,4 @@ class CancelCallbacks:
 
 
 Action = (Say | Gather | StartRecording | Hangup | Note | UpdateTicket | ConsentRecorded | Transfer | FreezeRequest
-          | RequestCallback | Listen | JoinQueue | BookCallback | CancelCallbacks)
+          | RequestCallback | PageSecurityTeam | Listen | JoinQueue | LeaveQueue | BookCallback | CancelCallbacks)

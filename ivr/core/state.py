@@ -1,12 +1,61 @@
-"""A live call's state and the events that move it. Plain frozen data, JSON round-trippable."""
+"""A live call's state: where it is in its flow, and the engine's own bookkeeping as typed fields.
+
+`vars` holds the flow's variables only: what a flow file can read in a route condition or a
+prompt (`ticket`, `issue`, `intent`, `caller`, `callback_minutes` ...) and what its menus `set:`.
+Everything the engine needs to remember between two webhooks of one step (listen attempts, the
+call back offer's stage, the transfer chain, the queue place) is a field of its own.
+Plain frozen data, JSON round-trippable.
+"""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Mapping
 
 MAX_PATH = 200
+
+
+@dataclass(frozen=True)
+class Listening:
+    """A listen step in progress. `attempt` counts descriptions asked for (None: not listening)."""
+
+    attempt: int | None = None
+    confirming: bool = False  # "It sounds like ... is that right?" is out
+    intent: str | None = None  # what was heard, while it is being confirmed
+    issue: str | None = None  # the keypad menu's name for that intent
+    mode: str | None = None  # how the app hears the caller: stream, record or cloud
+
+
+@dataclass(frozen=True)
+class CallbackOffer:
+    """A call back offer in progress: `stage` confirm (the calling number), keyin (a number keyed
+    in) or booking (waiting for the app to book it); `source` queue, overflow or closed."""
+
+    stage: str | None = None
+    source: str | None = None
+    number: str | None = None  # the number being booked, E.164
+
+
+@dataclass(frozen=True)
+class TransferProgress:
+    """A warm transfer down the on-call chain: the attempt out now (from 0), the team and the chain
+    of people (rota keys), fixed at the first attempt."""
+
+    attempt: int | None = None
+    team: str | None = None
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """The queue step the caller waits at, and the desk whose queue the app put them in."""
+
+    step: str | None = None
+    desk: str | None = None
+
+
+_PARTS = {"listening": Listening, "offer": CallbackOffer, "transfer": TransferProgress, "queue": QueuePlace}
 
 
 @dataclass(frozen=True)
@@ -16,11 +65,17 @@ class CallState:
     flow_version: str
     language: str
     step: str | None = None
-    waiting: bool = False  # True while a Gather for `step` is out
+    waiting: bool = False  # True while a question for `step` is out
     attempts: int = 0  # wrong or empty answers at the current step
     consent: str | None = None  # "given", "declined" or "notice"
     recording: bool = False
     hours: str | None = None  # "open", "closed" or "holiday", decided when the call starts
+    urgent: str | None = None  # what sent the call to the security path: keypad, speech, repeat_caller
+    transcript: str = ""  # the caller's last description, as recognised
+    listening: Listening = Listening()
+    offer: CallbackOffer = CallbackOffer()
+    transfer: TransferProgress = TransferProgress()
+    queue: QueuePlace = QueuePlace()
     vars: Mapping[str, str] = field(default_factory=dict)
     path: tuple[str, ...] = ()
     ended: bool = False
@@ -36,6 +91,7 @@ class CallState:
 
     def to_json(self) -> str:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.update({name: asdict(getattr(self, name)) for name in _PARTS})
         data["vars"] = dict(self.vars)
         return json.dumps(data, ensure_ascii=False)
 
@@ -44,79 +100,9 @@ class CallState:
         data = json.loads(text)
         data["vars"] = MappingProxyType(data.get("vars", {}))
         data["path"] = tuple(data.get("path", ()))
+        for name, kind in _PARTS.items():
+            part = dict(data.get(name) or {})
+            if "chain" in part:
+                part["chain"] = tuple(part["chain"])
+            data[name] = kind(**part)
         return cls(**data)
-
-
-@dataclass(frozen=True)
-class CallStarted:
-    """The call has been answered and its ticket is known."""
-
-
-@dataclass(frozen=True)
-class Digits:
-    digits: str
-
-
-@dataclass(frozen=True)
-class Speech:
-    text: str
-    confidence: float | None = None
-
-
-@dataclass(frozen=True)
-class NoInput:
-    """A Gather ended with nothing pressed or said."""
-
-
-@dataclass(frozen=True)
-class CallEnded:
-    status: str  # Twilio's final CallStatus
-
-
-@dataclass(frozen=True)
-class TransferEnded:
-    """One attempt of a warm transfer is over. `outcome`: accepted, not-accepted, no-answer, busy,
-    failed, or none-left (the chain is exhausted; nobody was rung)."""
-
-    attempt: int
-    outcome: str
-    agent: str | None = None
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What the caller said at a listen step, as recognised and classified by the app. `source`:
-    stream, record, cloud; "none" when no recogniser serves the caller's language."""
-
-    text: str
-    intent: str | None
-    confidence: float
-    urgent: bool = False
-    source: str = "stream"
-    issue: str | None = None  # the keypad menu's name for the intent
-
-
-@dataclass(frozen=True)
-class QueueLeft:
-    """The caller left the agents' queue without pressing a key. `reason`: connected (the
-    conversation with the agent is over), rejoin (back in the queue, keeping the place: the agent
-    did not answer), full, closed (the desk closed while they waited)."""
-
-    reason: str
-    agent: str | None = None
-
-
-@dataclass(frozen=True)
-class CallbackBooked:
-    """The app booked the call back a callback_offer step asked for. `when`: soon (within opening
-    hours, in about `minutes`), opening (at the next opening, `local` ISO time in the region's
-    timezone), or failed."""
-
-    when: str
-    minutes: int = 0
-    local: str = ""
-    request: int | None = None
-    keeps_place: bool = False
-
-
-Event = CallStarted | Digits | Speech | NoInput | CallEnded | TransferEnded | Heard | QueueLeft | CallbackBooked

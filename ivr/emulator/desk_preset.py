@@ -13,7 +13,8 @@ from ivr.queue import desk_queue
 from ivr.callbacks import placing
 from ivr.queue.desk_queue import Member
 from ivr.callbacks.booking import utc
-from ivr.db.models import CallbackRequest
+from ivr.db.models import Call, CallbackRequest
+from ivr.twilio_rest import twilio_client
 from ivr.emulator.scenarios import DeskPreset
 
 MAX_ATTEMPTS_PLAYED = 10
@@ -69,8 +70,6 @@ def newest_request(sessions, number: str) -> CallbackRequest | None:
 
 
 def newest_for_call(sessions, call_sid: str) -> CallbackRequest | None:
-    from ivr.db.models import Call
-
     with sessions() as db:
         return db.scalars(select(CallbackRequest).join(Call, CallbackRequest.call_id == Call.id)
                           .where(Call.call_sid == call_sid).order_by(CallbackRequest.id.desc())).first()
@@ -84,7 +83,7 @@ def play_callbacks(rt, twilio, clock, call_sid: str, preset: Preset) -> list:
         request = newest_for_call(rt.sessions, call_sid)
         if request is None or request.status != "pending":
             break
-        clock.now = utc(request.due_at).astimezone(timezone.utc)
+        clock.set_moment(utc(request.due_at).astimezone(timezone.utc))
         clear(rt, preset)
         before = len(twilio.outbound)
         placing.place(rt, request.key, request.attempts + 1, owner="scenario")
@@ -97,7 +96,5 @@ def point_rest_at(rt, twilio) -> None:
     """The service's REST client must reach the emulator to place call backs; point it there."""
     if rt.settings.twilio_api_url:
         return
-    from ivr.twilio_rest import twilio_client
-
     server = twilio.serve_rest().__enter__()  # lives as long as the emulator (daemon thread)
     rt.__dict__["twilio"] = twilio_client(rt.settings.with_(twilio_api_url=server.url))

@@ -3,12 +3,14 @@ printed for a person, and checked against a scenario's expectations."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.emulator import EmulatedCall
-from ivr.db.models import Call
+from ivr.callbacks.booking import utc
+from ivr.db.models import Call, CallbackRequest
 from ivr.emulator.scenarios import Expect
 
 LONG_PROMPT = 30.0  # seconds; a caller stops listening long before this
@@ -54,11 +56,6 @@ def build_report(call: EmulatedCall, sessions: sessionmaker[Session] | None,
 def _callback(sessions, call: EmulatedCall, flows) -> dict | None:
     """The newest call back booked on the call (or, for a caller who cancelled, theirs), with its
     due time in the region's timezone when the flows are known."""
-    from datetime import timezone
-
-    from ivr.callbacks.booking import utc
-    from ivr.db.models import CallbackRequest
-
     with sessions() as db:
         row = db.scalars(select(Call).where(Call.call_sid == call.sid)).first()
         query = select(CallbackRequest).order_by(CallbackRequest.id.desc())

@@ -2,36 +2,21 @@
 process (the clock can be set), or over HTTP against a running service."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.emulator import desk_preset
+from ivr.clock import SettableClock
+from ivr.db.database import make_engine, make_sessions, upgrade
+from ivr.emulator import NumberConfig, Twilio, desk_preset
 from ivr.emulator.report import CallReport, build_report, check
-from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
-from ivr.emulator.transport import HttpTransport
-from ivr.flows.loader import FlowSet
 from ivr.emulator.scenarios import Scenario
+from ivr.emulator.transport import HttpTransport
+from ivr.flows.loader import FlowSet, load_flows
 from ivr.settings import Settings
-
-
-class SettableClock:
-    """The service's clock when calls are tried in process: scenarios say what time it is locally."""
-
-    def __init__(self):
-        self.now: datetime | None = None
-
-    def __call__(self) -> datetime:
-        return self.now or datetime.now(timezone.utc)
-
-    def set(self, local: str, zone: str) -> None:
-        self.now = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone))
-
-    def reset(self) -> None:
-        self.now = None
+from ivr.web.app import create_app
 
 
 @dataclass
@@ -60,11 +45,6 @@ class Dialer:
     def in_process(cls, settings: Settings, database_url: str | None = None) -> "Dialer":
         """The service inside this process, on `database_url` (default: the configured database), served
         on a local port (media streams need real sockets), its Twilio REST client pointed at the emulator."""
-        from ivr import create_app
-        from ivr.db.database import upgrade
-
-        import logging
-
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the local servers' request lines
         twilio = Twilio(None, settings.twilio_account_sid, settings.twilio_auth_token, [])
         rest = twilio.serve_rest().__enter__()
@@ -81,9 +61,6 @@ class Dialer:
     @classmethod
     def over_http(cls, settings: Settings, url: str) -> "Dialer":
         """Against a running service at `url`; requests are signed for IVR_PUBLIC_URL, as Twilio signs them."""
-        from ivr.db.database import make_engine, make_sessions
-        from ivr.flows.loader import load_flows
-
         return cls(settings, load_flows(settings.flows_dir), HttpTransport(connect_to=url),
                    make_sessions(make_engine(settings.database_url)))
 

@@ -17,7 +17,7 @@ from typing import Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ivr.flows.datafiles import check_e164
+from ivr.core.checks import check_e164
 
 DESKS_DIR = "desks"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")  # a Twilio queue name and a Redis key part

@@ -4,7 +4,7 @@ from __future__ import annotations
 import string
 from collections import deque
 
-from ivr.flows.loader import ENGINE_PROMPTS, Flow
+from ivr.core.flow import ENGINE_PROMPTS, Flow
 from ivr.core.steps import ConsentStep, RouteStep, StartRecordingStep, exits, prompt_keys
 
 # Names any prompt may use; menus add their own with `set`.

@@ -8,135 +8,23 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
-from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, Mapping
+from typing import Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from ivr.flows.datafiles import check_e164, check_timezone, relative, yaml_where
+from ivr.core.flow import Flow, FlowFile
+from ivr.core.steps import STEP_KINDS, exits
 from ivr.errors import FlowError
-from ivr.core.hours import OpeningHours, parse_day_keys, parse_span
-from ivr.core.steps import STEP_KINDS, Step, exits
+from ivr.flows.datafiles import relative, yaml_where
+from ivr.flows.desks import Desks, load_desks
+from ivr.flows.lint import lint
+from ivr.flows.phrasebooks import Phrasebook, load_phrasebooks
+from ivr.flows.rota import ROTA_FILE, Rota, load_rota
 
-if TYPE_CHECKING:
-    from ivr.flows.rota import Rota
-
-# Prompts the engine itself speaks, so every language a region offers must have them.
-ENGINE_PROMPTS = ("no_input", "invalid_choice", "consent_given", "consent_declined", "apology", "goodbye")
 PROMPTS_DIR = "prompts"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Language(_Model):
-    code: str = Field(pattern=r"^[a-z]{2,3}$")
-    say: str  # the language attribute of <Say>, e.g. en-US
-    voice: str | None = None  # e.g. Polly.Joanna; None = the account default
-    speech: str | None = None  # BCP-47 tag for Twilio's own speech gather, where allowed
-
-
-class Holidays(_Model):
-    country: str
-    subdivision: str | None = None
-    closed_on: list[date] = []
-    open_on: list[date] = []
-
-
-class UrgentPath(_Model):
-    """The security fast path: the key a caller may press at any question, and where it starts."""
-
-    key: str = Field(pattern=r"^[0-9*#]$")
-    start: str
-
-
-class FlowFile(_Model):
-    """What a region file holds, exactly as written."""
-
-    region: str = Field(pattern=r"^[a-z]{2,8}$")
-    name: str
-    numbers: list[str] = Field(min_length=1)
-    timezone: str
-    languages: list[Language] = Field(min_length=1)
-    hours: Literal["always"] | dict[str, list[str]]
-    holidays: Holidays | None = None
-    consent: Literal["all-party", "one-party"]
-    cloud_speech: bool = False
-    urgent: UrgentPath | None = None
-    help_centre: str = ""
-    support_email: str = ""
-    start: str
-    include: list[str] = []  # shared step files under flows/, merged before the region's own steps
-    steps: dict[str, Step] = Field(min_length=1)
-    prompt_overrides: dict[str, dict[str, str]] = {}
-
-    @field_validator("numbers")
-    @classmethod
-    def _e164(cls, numbers: list[str]) -> list[str]:
-        return [check_e164(number) for number in numbers]
-
-    _zone = field_validator("timezone")(check_timezone)
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value):
-        if value == "always":
-            return value
-        for key, spans in value.items():
-            parse_day_keys(key)
-            for span in spans:
-                parse_span(span)
-        return value
-
-
-@dataclass(frozen=True)
-class Flow:
-    """A loaded, checked region flow: the file's content plus resolved prompts and its version."""
-
-    spec: FlowFile
-    source: str
-    version: str
-    prompts: Mapping[str, Mapping[str, str]]  # language -> key -> text
-
-    def __getattr__(self, name):  # region, numbers, steps, ... read straight from the file
-        return getattr(self.spec, name)
-
-    @cached_property
-    def hours(self) -> OpeningHours:
-        spec = self.spec
-        weekly: dict[str, list] = {}
-        if spec.hours != "always":
-            for key, spans in spec.hours.items():
-                for day in parse_day_keys(key):
-                    weekly.setdefault(day, []).extend(parse_span(s) for s in spans)
-        h = spec.holidays
-        return OpeningHours(
-            timezone=spec.timezone,
-            weekly=tuple((d, tuple(s)) for d, s in weekly.items()),
-            holiday_country=h.country if h else None,
-            holiday_subdivision=h.subdivision if h else None,
-            closed_on=frozenset(h.closed_on) if h else frozenset(),
-            open_on=frozenset(h.open_on) if h else frozenset(),
-            always_open=spec.hours == "always",
-        )
-
-    @property
-    def language_codes(self) -> list[str]:
-        return [lang.code for lang in self.spec.languages]
-
-    def language(self, code: str | None) -> "Language":
-        for lang in self.spec.languages:
-            if lang.code == code:
-                return lang
-        return self.spec.languages[0]
-
-    def prompt(self, language: str, key: str) -> str:
-        return self.prompts[language][key]
 
 
 def load_prompt_book(flows_dir: Path) -> tuple[dict[str, dict[str, str]], dict[str, bytes], list[str]]:
@@ -271,8 +159,8 @@ class FlowSet:
     flows: Mapping[str, Flow]  # region -> flow
     by_number: Mapping[str, Flow]
     book: Mapping[str, Mapping[str, str]]  # every prompt file, for calls that match no region
-    rota: "Rota | None" = None  # the on-call rota (flows/oncall.yaml), when any region has an urgent path
-    phrasebooks: Mapping[str, object] = field(default_factory=dict)  # flows/intents/<language>.yaml
+    rota: Rota | None = None  # the on-call rota (flows/oncall.yaml), when any region has an urgent path
+    phrasebooks: Mapping[str, Phrasebook] = field(default_factory=dict)  # flows/intents/<language>.yaml
 
     def for_number(self, number: str) -> Flow | None:
         return self.by_number.get(number)
@@ -286,14 +174,10 @@ class FlowSet:
 
 def load_flows(flows_dir: Path) -> FlowSet:
     """Load, validate and lint every region file. Raises FlowError listing every problem found."""
-    from ivr.flows.lint import lint  # lint reads Flow; import here to keep the module graph acyclic
-
     flows_dir = Path(flows_dir)
     book, book_raw, problems = load_prompt_book(flows_dir)
     flows: dict[str, Flow] = {}
     numbers: dict[str, Flow] = {}
-    from ivr.flows.rota import ROTA_FILE, load_rota
-
     paths = [p for p in sorted(flows_dir.glob("*.yaml")) + sorted(flows_dir.glob("*.yml")) if p.name != ROTA_FILE]
     if not paths:
         problems.append(f"{flows_dir}: no region files (*.yaml) found")
@@ -311,8 +195,6 @@ def load_flows(flows_dir: Path) -> FlowSet:
                 problems.append(f"{flow.source}: number {number} is also used by {numbers[number].source}")
             numbers[number] = flow
         flows[flow.region] = flow
-    from ivr.flows.phrasebooks import load_phrasebooks
-
     phrasebooks, book_problems = load_phrasebooks(flows_dir)
     problems.extend(book_problems)
     rota = None
@@ -324,3 +206,13 @@ def load_flows(flows_dir: Path) -> FlowSet:
         raise FlowError(problems)
     return FlowSet(flows=MappingProxyType(flows), by_number=MappingProxyType(numbers), book=MappingProxyType(book),
                    rota=rota, phrasebooks=MappingProxyType(phrasebooks))
+
+
+def checked_desks(flows_dir: Path, flows: FlowSet) -> Desks:
+    """The desks of flows/desks/; every region whose flow has a queue step must have one. Raises
+    FlowError listing every problem."""
+    queueing = {flow.region for flow in flows if any(step.kind == "queue" for step in flow.steps.values())}
+    desks, problems = load_desks(flows_dir, queueing)
+    if problems:
+        raise FlowError(problems)
+    return desks

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ivr.flows.datafiles import check_e164, check_timezone
+from ivr.core.checks import check_e164, check_timezone
 
 ROTA_FILE = "oncall.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

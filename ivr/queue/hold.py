@@ -7,7 +7,7 @@ from twilio.twiml.voice_response import Dial, Gather as GatherVerb, VoiceRespons
 
 from ivr.core.actions import QueueSettings, Say
 from ivr.queue.desk_queue import Member
-from ivr.flows.loader import Flow
+from ivr.core.flow import Flow
 from ivr.calls.twiml import add_enqueue
 
 SHORT_WAIT = 90  # seconds; below this the caller hears "about a minute"

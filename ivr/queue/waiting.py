@@ -8,19 +8,20 @@ import logging
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.queue import desk_queue
 from ivr.calls import lifecycle
-from ivr.queue import hold
+from ivr.calls.lifecycle import note_on_call
+from ivr.calls.store import CallStore
 from ivr.core.actions import QueueSettings
+from ivr.core.events import Digits, QueueLeft
+from ivr.queue import desk_queue, hold
 from ivr.queue.desk_queue import Member
-from ivr.calls.records import find_call, note
-from ivr.core.state import Digits, QueueLeft
+from ivr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 GOODBYE = "goodbye"
 
 
-def wait(rt, desk_name: str, call_sid: str, queue_time: int) -> str:
+def wait(rt: Runtime, desk_name: str, call_sid: str, queue_time: int) -> str:
     """The hold music, asked for again each time it runs out: leave for an agent if it is this
     caller's turn and one is free; otherwise their place and the estimated wait."""
     desk, now = rt.desks.get(desk_name), rt.clock()
@@ -29,14 +30,14 @@ def wait(rt, desk_name: str, call_sid: str, queue_time: int) -> str:
     turn = desk_queue.claim(rt.redis, desk, call_sid, now)
     _promote(rt, turn.promoted)
     if turn.agent is not None:
-        _note(rt, call_sid, "queue_agent_free", desk=desk_name, agent=turn.agent.name, waited=queue_time)
+        note_on_call(rt, call_sid, "queue_agent_free", desk=desk_name, agent=turn.agent.name, waited=queue_time)
         return hold.leave_for_agent(hold.words(flow, member.language, ["queue_connecting"]))
     wait_seconds = desk_queue.estimate_seconds(rt.redis, desk, turn.position)
     says = hold.announcement(flow, member, turn.position, wait_seconds, queue_time)
     return hold.hold_music(says, member.settings, rt.url_for(f"/voice/queue/key?desk={desk_name}"))
 
 
-def key_pressed(rt, desk_name: str, call_sid: str, digits: str) -> str:
+def key_pressed(rt: Runtime, desk_name: str, call_sid: str, digits: str) -> str:
     """A key pressed while holding: the flow decides (the offer key, the urgent key); a call back
     waiting for an agent just goes on waiting."""
     member = desk_queue.member(rt.redis, desk_name, call_sid)
@@ -46,7 +47,7 @@ def key_pressed(rt, desk_name: str, call_sid: str, digits: str) -> str:
     return lifecycle.advance(rt, call_sid, Digits(digits))
 
 
-def left(rt, desk_name: str, call_sid: str, result: str) -> str:
+def left(rt: Runtime, desk_name: str, call_sid: str, result: str) -> str:
     """Twilio's queue let the caller go: to the agent claimed for them (`leave`), or they hung up."""
     desk = rt.desks.get(desk_name)
     detail = desk_queue.detail(rt.redis, desk_name, call_sid)
@@ -57,7 +58,7 @@ def left(rt, desk_name: str, call_sid: str, result: str) -> str:
                                rt.url_for(f"/voice/queue/whisper?{query}"))
     if result == "hangup":
         desk_queue.leave(rt.redis, desk_name, call_sid)
-        _note(rt, call_sid, "queue_hangup", desk=desk_name)
+        note_on_call(rt, call_sid, "queue_hangup", desk=desk_name)
         return str(VoiceResponse())
     if result == "queue-full" and detail.get("kind") == "caller":
         return lifecycle.advance(rt, call_sid, QueueLeft("full"))
@@ -67,7 +68,7 @@ def left(rt, desk_name: str, call_sid: str, result: str) -> str:
     return str(VoiceResponse())  # redirected, bridged: the call is already elsewhere
 
 
-def agent_done(rt, desk_name: str, call_sid: str, agent_key: str, dial_status: str, seconds: int,
+def agent_done(rt: Runtime, desk_name: str, call_sid: str, agent_key: str, dial_status: str, seconds: int,
                bridged: bool) -> str:
     """The caller's <Dial> to the agent is over: a conversation (its length feeds the estimates),
     or a missed agent (the caller goes back to their place, the agent rests a moment)."""
@@ -78,7 +79,7 @@ def agent_done(rt, desk_name: str, call_sid: str, agent_key: str, dial_status: s
     talked = dial_status == "completed" and bridged
     desk_queue.release(rt.redis, desk_name, agent_key, now, handled_seconds=seconds if talked else None,
                         missed=not talked)
-    _note(rt, call_sid, "agent_conversation" if talked else "agent_missed", desk=desk_name,
+    note_on_call(rt, call_sid, "agent_conversation" if talked else "agent_missed", desk=desk_name,
           agent=agent.name if agent else agent_key, status=dial_status, seconds=seconds)
     callback = member is not None and member.kind == "callback"
     if talked:
@@ -93,7 +94,7 @@ def agent_done(rt, desk_name: str, call_sid: str, agent_key: str, dial_status: s
     return lifecycle.advance(rt, call_sid, QueueLeft("rejoin", agent=agent_key))
 
 
-def whisper(rt, desk_name: str, call_sid: str) -> str:
+def whisper(rt: Runtime, desk_name: str, call_sid: str) -> str:
     """What the agent hears before the caller is put through: where the call is from, the ticket."""
     member = desk_queue.member(rt.redis, desk_name, call_sid)
     if member is None:
@@ -107,9 +108,9 @@ def whisper(rt, desk_name: str, call_sid: str) -> str:
     return str(response)
 
 
-def _rebuild(rt, desk_name: str, call_sid: str) -> Member:
+def _rebuild(rt: Runtime, desk_name: str, call_sid: str) -> Member:
     """A caller Twilio holds but Redis forgot (restarted without its data): back in the queue, at the end."""
-    state = rt.calls.load(call_sid)
+    state = rt.service(CallStore).load(call_sid)
     region = state.region if state else next(iter(rt.desks.get(desk_name).regions))
     member = Member(call_sid, "caller", "normal", region, state.language if state else "en",
                     ticket=state.vars.get("ticket", "") if state else "", settings=QueueSettings())
@@ -118,22 +119,8 @@ def _rebuild(rt, desk_name: str, call_sid: str) -> Member:
     return member
 
 
-def _promote(rt, keys) -> None:
-    """Call backs whose place came to the front while an agent is free: place them now."""
-    from ivr.callbacks import scheduling
-
+def _promote(rt: Runtime, keys) -> None:
+    """Call backs whose place came to the front while an agent is free: place them now (the
+    call backs capability does; the reconciler finds any it could not)."""
     for key in keys:
-        try:
-            scheduling.due_now(rt, key)
-        except Exception:  # the reconciler will find it; the caller on the line must still be answered
-            log.exception("could not bring call back %s forward", key)
-
-
-def _note(rt, call_sid: str, kind: str, **detail) -> None:
-    try:
-        with rt.sessions.begin() as db:
-            call = find_call(db, call_sid)
-            if call is not None:
-                note(db, call, kind, rt.clock(), **detail)
-    except Exception:
-        log.exception("could not note %s on call %s", kind, call_sid)
+        rt.registry.callback_due_now(rt, key)

@@ -1,1 +1,26 @@
-"""security."""
+"""security: the urgent path outside the engine. The warm transfer down the on-call chain with a
+whisper brief (`warm_transfer`), the rota as loaded in the database (`rota_store`), paging the
+team when nobody took the call (`paging`), freeze requests to the account system (`freeze`), and
+signing what we send to those systems (`signing`).
+
+May import: ivr.calls, ivr.core, ivr.flows, ivr.db and the platform modules; no other capability.
+"""
+from __future__ import annotations
+
+from ivr.core.actions import FreezeRequest, PageSecurityTeam, Transfer
+from ivr.runtime import Registry, Runtime
+from ivr.security import effects
+from ivr.security.rota_store import sync_rota
+
+
+def includeme(registry: Registry) -> None:
+    registry.effect(Transfer, effects.ring_on_call_agent)
+    registry.effect(FreezeRequest, effects.request_freeze)
+    registry.effect(PageSecurityTeam, effects.page_security_team)
+    registry.runtime_ready.add(_load_rota)
+
+
+def _load_rota(rt: Runtime) -> None:
+    """The rota file into the database, where every process reads who is on call."""
+    if rt.flows.rota is not None:
+        sync_rota(rt.sessions, rt.flows.rota)

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import jobs
+from ivr.runtime import Runtime
+from ivr.security.signing import signed_body
 from ivr.db.models import FreezeRequest, Ticket
 
 log = logging.getLogger(__name__)
@@ -38,25 +40,25 @@ def record(db: Session, ticket: Ticket, caller: str | None, region: str, now: da
     return request
 
 
-def ask_now(rt, request_id: int) -> str:
+def ask_now(rt: Runtime, request_id: int) -> str:
     """Try the account system while the caller waits. Returns the request's status afterwards;
     anything short of 'received' or 'frozen' leaves a retrying job behind."""
     try:
         return _send(rt, request_id, ASK_NOW_TIMEOUT)
     except FreezeNotTaken as exc:
         log.warning("%s; retrying in the background", exc)
-        jobs.enqueue(rt.jobs, deliver, request_id, queue_name="urgent",
+        jobs.enqueue(rt, deliver, request_id, queue_name="urgent",
                      retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"freeze-{request_id}",
                      timeout=rt.settings.job_timeout)
         return "requested"
 
 
-def deliver(request_id: int) -> str:
+def deliver(rt: Runtime, request_id: int) -> str:
     """RQ job: send the freeze request until the account system takes it."""
-    return _send(jobs.worker_runtime(), request_id, 10.0)
+    return _send(rt, request_id, 10.0)
 
 
-def _send(rt, request_id: int, timeout: float) -> str:
+def _send(rt: Runtime, request_id: int, timeout: float) -> str:
     settings = rt.settings
     with rt.sessions.begin() as db:
         request = db.get(FreezeRequest, request_id)
@@ -70,7 +72,7 @@ def _send(rt, request_id: int, timeout: float) -> str:
         log.error("freeze request for ticket %s: IVR_FREEZE_URL is not set; the security agent must freeze "
                   "the account by hand", payload["ticket"])
         return _set(rt, request_id, "not_sent")
-    body, headers = jobs.signed_body(payload, settings.freeze_secret)
+    body, headers = signed_body(payload, settings.freeze_secret)
     headers["Idempotency-Key"] = payload["idempotency_key"]
     try:
         answer = requests.post(settings.freeze_url, data=body, headers=headers, timeout=timeout)
@@ -85,7 +87,7 @@ def _send(rt, request_id: int, timeout: float) -> str:
     return _set(rt, request_id, "frozen" if frozen else "received")
 
 
-def _set(rt, request_id: int, status: str) -> str:
+def _set(rt: Runtime, request_id: int, status: str) -> str:
     with rt.sessions.begin() as db:
         request = db.get(FreezeRequest, request_id)
         request.status, request.updated_at = status, rt.clock()

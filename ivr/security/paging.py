@@ -14,6 +14,8 @@ import requests
 from sqlalchemy.orm import Session
 
 from ivr import jobs
+from ivr.runtime import Runtime
+from ivr.security.signing import signed_body
 from ivr.db.models import Page, Ticket
 from ivr.flows.rota import Team
 
@@ -33,19 +35,18 @@ def open_page(db: Session, ticket: Ticket, team: Team, reason: str, brief: dict,
     return page
 
 
-def schedule(rt, page_id: int) -> None:
+def schedule(rt: Runtime, page_id: int) -> None:
     """After the page's row is committed: deliver now, and check for an acknowledgement later."""
     retry = jobs.retry_policy(rt.settings.retry_base_seconds)
-    jobs.enqueue(rt.jobs, deliver, page_id, 0, queue_name="urgent", retry=retry, job_id=f"page-{page_id}-0",
+    jobs.enqueue(rt, deliver, page_id, 0, queue_name="urgent", retry=retry, job_id=f"page-{page_id}-0",
                  timeout=rt.settings.job_timeout)
-    jobs.enqueue(rt.jobs, escalate_if_unacknowledged, page_id, queue_name="urgent",
+    jobs.enqueue(rt, escalate_if_unacknowledged, page_id, queue_name="urgent",
                  delay=timedelta(seconds=rt.settings.pager_ack_seconds), job_id=f"page-{page_id}-check",
                  timeout=rt.settings.job_timeout)
 
 
-def deliver(page_id: int, level: int) -> str:
+def deliver(rt: Runtime, page_id: int, level: int) -> str:
     """RQ job: post the page (and text the people) at `level` (0 on-call, 1 escalation)."""
-    rt = jobs.worker_runtime()
     with rt.sessions.begin() as db:
         page = db.get(Page, page_id)
         if page is None:
@@ -64,7 +65,7 @@ def deliver(page_id: int, level: int) -> str:
     if rt.settings.pager_sms_from and people and text_now:
         _text(rt, people, payload)
     if rt.settings.pager_url:
-        body, headers = jobs.signed_body(payload, rt.settings.pager_secret)
+        body, headers = signed_body(payload, rt.settings.pager_secret)
         headers["Idempotency-Key"] = f"page-{page_id}-{level}"
         try:
             answer = requests.post(rt.settings.pager_url, data=body, headers=headers, timeout=10)
@@ -81,15 +82,14 @@ def deliver(page_id: int, level: int) -> str:
     return "delivered"
 
 
-def escalate_if_unacknowledged(page_id: int) -> str:
+def escalate_if_unacknowledged(rt: Runtime, page_id: int) -> str:
     """RQ job, IVR_PAGER_ACK_SECONDS after the page: nobody acknowledged it, so page the escalation list."""
-    rt = jobs.worker_runtime()
     with rt.sessions.begin() as db:
         page = db.get(Page, page_id)
         if page is None or page.status == "acknowledged":
             return "acknowledged"
         page.level = 1
-    jobs.enqueue(rt.jobs, deliver, page_id, 1, queue_name="urgent",
+    jobs.enqueue(rt, deliver, page_id, 1, queue_name="urgent",
                  retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"page-{page_id}-1",
                  timeout=rt.settings.job_timeout)
     return "escalated"
@@ -102,7 +102,7 @@ def acknowledge(db: Session, page_id: int, now: datetime) -> Page | None:
     return page
 
 
-def _set_status(rt, page_id: int, status: str) -> None:
+def _set_status(rt: Runtime, page_id: int, status: str) -> None:
     with rt.sessions.begin() as db:
         page = db.get(Page, page_id)
         if page is not None and page.status != "acknowledged":
@@ -117,7 +117,7 @@ def _people(team: Team | None, level: int, now: datetime):
     return [team.people[key] for key in team.escalation]
 
 
-def _text(rt, people, payload: dict) -> None:
+def _text(rt: Runtime, people, payload: dict) -> None:
     words = (f"URGENT security call not answered. Ticket {payload.get('ticket')}, region {payload.get('region')}, "
              f"caller {payload.get('caller') or 'withheld'}. Call back now."
              + (" (escalated)" if payload.get("escalated") else ""))

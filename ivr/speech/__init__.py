@@ -1,1 +1,27 @@
-"""speech."""
+"""speech: hearing callers offline. The speech service (`hearing`: which way a language is heard,
+phrasebook intents), a media stream's listener (`listener`), vosk recognisers (`recognizer`),
+intent matching (`intent`), what was heard turned into the engine's event (`listen_results`),
+installed models (`voice_models`) and installing them (`model_install`).
+
+May import: ivr.calls, ivr.core, ivr.flows, ivr.audio and the platform modules; no other capability.
+"""
+from __future__ import annotations
+
+from ivr.core.actions import Listen
+from ivr.errors import FlowError
+from ivr.runtime import Registry, Runtime
+from ivr.speech import effects
+from ivr.speech.hearing import Hearing
+
+
+def includeme(registry: Registry) -> None:
+    registry.service(Hearing, lambda rt: Hearing(rt.settings, rt.flows.phrasebooks))
+    registry.effect(Listen, effects.hear)
+    registry.serving.add(_check_models)
+
+
+def _check_models(rt: Runtime) -> None:
+    """A broken model is a start-up error, never a crash mid-call; loaded now, the first caller does not wait."""
+    problems = rt.service(Hearing).check(rt.flows)
+    if problems:
+        raise FlowError(problems)

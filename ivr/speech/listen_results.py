@@ -11,17 +11,21 @@ import logging
 import requests
 
 from ivr.calls import lifecycle
-from ivr.core.actions import StopStream
-from ivr.speech.hearing import Decision, heard_key
-from ivr.core.state import CallState, Digits, Heard
+from ivr.calls.store import CallStore
 from ivr.calls.twiml import stream_name
+from ivr.core.actions import StopStream
+from ivr.core.events import Digits, Heard
+from ivr.core.state import CallState
+from ivr.runtime import Runtime
+from ivr.speech.hearing import Decision, Hearing, heard_key
+from ivr.twilio_rest import media_url
 
 log = logging.getLogger(__name__)
 DOWNLOAD_TIMEOUT = 8.0  # seconds; the webhook must answer within Twilio's 15
 
 
-def from_stream(rt, call_sid: str, attempt: int) -> str:
-    state = rt.calls.load(call_sid)
+def from_stream(rt: Runtime, call_sid: str, attempt: int) -> str:
+    state = rt.service(CallStore).load(call_sid)
     if not _listening(rt, state, attempt):
         return _stale(rt, call_sid)
     key = heard_key(call_sid, attempt)
@@ -34,53 +38,51 @@ def from_stream(rt, call_sid: str, attempt: int) -> str:
     return lifecycle.advance(rt, call_sid, heard, prefix=[StopStream(stream_name(attempt))])
 
 
-def from_recording(rt, call_sid: str, attempt: int, recording_url: str, digits: str | None) -> str:
-    state = rt.calls.load(call_sid)
+def from_recording(rt: Runtime, call_sid: str, attempt: int, recording_url: str, digits: str | None) -> str:
+    state = rt.service(CallStore).load(call_sid)
     if not _listening(rt, state, attempt):
         return _stale(rt, call_sid)
     text = ""
     if recording_url and digits != "hangup":
         try:
-            text = rt.hearing.transcribe_wav(state.language, _download(rt, recording_url + ".wav"))
+            text = rt.service(Hearing).transcribe_wav(state.language, _download(rt, recording_url + ".wav"))
         except Exception:  # a lost recording is a description not understood: ask again, then the keypad
             log.exception("could not transcribe the recording %s of call %s", recording_url, call_sid)
-    return lifecycle.advance(rt, call_sid, _heard(rt.hearing.decide(text, state.language, "record"), "record"))
+    return lifecycle.advance(rt, call_sid, _heard(rt.service(Hearing).decide(text, state.language, "record"), "record"))
 
 
-def from_cloud(rt, call_sid: str, attempt: int, speech: str, digits: str | None) -> str:
-    state = rt.calls.load(call_sid)
+def from_cloud(rt: Runtime, call_sid: str, attempt: int, speech: str, digits: str | None) -> str:
+    state = rt.service(CallStore).load(call_sid)
     if not _listening(rt, state, attempt):
         return _stale(rt, call_sid)
     if digits:  # a key instead of words: the urgent key, or the keypad menu
         return lifecycle.advance(rt, call_sid, Digits(digits))
-    return lifecycle.advance(rt, call_sid, _heard(rt.hearing.decide(speech, state.language, "cloud"), "cloud"))
+    return lifecycle.advance(rt, call_sid, _heard(rt.service(Hearing).decide(speech, state.language, "cloud"), "cloud"))
 
 
 def _heard(decision: Decision, source: str) -> Heard:
     return Heard(decision.text, decision.intent, decision.confidence, decision.urgent, source, decision.issue)
 
 
-def _listening(rt, state: CallState | None, attempt: int) -> bool:
+def _listening(rt: Runtime, state: CallState | None, attempt: int) -> bool:
     if state is None or state.ended or state.region not in rt.flows.flows:
         return False
     step = rt.flows.flows[state.region].steps.get(state.step)
-    return (step is not None and step.kind == "listen" and state.waiting and not state.vars.get("confirming")
-            and state.vars.get("listen_attempt") == str(attempt))
+    return (step is not None and step.kind == "listen" and state.waiting and not state.listening.confirming
+            and state.listening.attempt == attempt)
 
 
-def _stale(rt, call_sid: str) -> str:
+def _stale(rt: Runtime, call_sid: str) -> str:
     """A listen already over (a late stream decision, a repeat): say again what the call is waiting on."""
     log.info("stale listen result for call %s: replaying its last answer", call_sid)
-    last = rt.calls.last_reply(call_sid)
+    last = rt.service(CallStore).last_reply(call_sid)
     if last is None:
         raise RuntimeError(f"call {call_sid}: a listen result arrived for a call with no live question")
     return last
 
 
-def _download(rt, url: str) -> bytes:
+def _download(rt: Runtime, url: str) -> bytes:
     """Recording media, with the account's credentials (Twilio's HTTP Basic auth for media)."""
-    from ivr.twilio_rest import media_url
-
     settings = rt.settings
     answer = requests.get(media_url(settings, url), auth=(settings.twilio_account_sid, settings.twilio_auth_token),
                           timeout=DOWNLOAD_TIMEOUT, allow_redirects=True)

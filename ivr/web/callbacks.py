@@ -12,7 +12,7 @@ from ivr.callbacks import placing
 from ivr.callbacks import scheduling
 from ivr.web import runtime
 from ivr.web.signature import twilio_signed
-from ivr.web.voice import answers_twiml
+from ivr.web.replies import answers_twiml
 
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
 log = logging.getLogger(__name__)

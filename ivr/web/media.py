@@ -14,7 +14,8 @@ from flask import abort, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
-from ivr.speech.hearing import Decision, StreamListener, heard_key
+from ivr.speech.hearing import Decision, Hearing, heard_key
+from ivr.speech.listener import StreamListener
 from ivr.web import runtime
 from ivr.web.signature import signed_url
 
@@ -59,7 +60,7 @@ def register(app) -> None:
                     call_sid = start["callSid"]
                     params = start.get("customParameters", {})
                     attempt = int(params.get("attempt", 0))
-                    listener = StreamListener(rt.hearing, params.get("language", "en"),
+                    listener = StreamListener(rt.service(Hearing), params.get("language", "en"),
                                               lambda decision: _act(rt, call_sid, attempt, decision),
                                               give_up_ms=int(params.get("give_up_ms", 0)) or None)
                 elif event == "media" and listener is not None:

@@ -8,7 +8,7 @@ from flask import Blueprint, request
 from ivr.queue import waiting
 from ivr.web import runtime
 from ivr.web.signature import twilio_signed
-from ivr.web.voice import answers_twiml, agent_safe
+from ivr.web.replies import agent_safe, answers_twiml
 
 bp = Blueprint("queue", __name__, url_prefix="/voice/queue")
 

@@ -1,59 +1,22 @@
 """Twilio Voice webhooks. Every route is signed; each reads: validate, hand to ivr.calls, answer TwiML."""
 from __future__ import annotations
 
-import functools
 import logging
 
 from flask import Blueprint, request
 
-from ivr.calls import lifecycle
-from ivr.speech import listen_results as hearing_web
-from ivr.calls import twiml
-from ivr.security import warm_transfer
-from ivr.core.actions import Say
+from ivr.calls import lifecycle, twiml
 from ivr.calls.callers import caller_from
 from ivr.calls.records import FINAL_STATUSES, Arrival
-from ivr.core.state import Digits, NoInput, Speech
+from ivr.core.events import Digits, NoInput, Speech
+from ivr.security import warm_transfer
+from ivr.speech import listen_results
 from ivr.web import runtime
+from ivr.web.replies import TWIML, agent_safe, answers_twiml
 from ivr.web.signature import twilio_signed
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
-TWIML = {"Content-Type": "text/xml; charset=utf-8"}
-
-
-def answers_twiml(view):
-    """Answer with the view's TwiML; on any failure answer with the apology instead, never a 5xx.
-
-    A retried request (same I-Twilio-Idempotency-Token) gets the reply we already gave.
-    """
-    @functools.wraps(view)
-    def safe(*args, **kwargs):
-        rt = runtime()
-        token = request.headers.get("I-Twilio-Idempotency-Token")
-        call_sid = request.form.get("CallSid")
-        try:
-            if token and (earlier := rt.calls.remembered_reply(token)):
-                return earlier, 200, TWIML
-            body = view(*args, **kwargs)
-        except Exception as exc:
-            log.exception("webhook %s failed for CallSid %s", request.path, call_sid)
-            rt.metrics.webhook_errors.labels(request.endpoint or "?").inc()
-            return lifecycle.apology(rt, call_sid, "webhook_error", to=request.form.get("To"), route=request.path,
-                                 error=f"{exc.__class__.__name__}: {exc}"[:500]), 200, TWIML
-        _remember_quietly(rt, token, call_sid, body)
-        return body, 200, TWIML
-    return safe
-
-
-def _remember_quietly(rt, token: str | None, call_sid: str | None, body: str) -> None:
-    try:
-        if token:
-            rt.calls.remember_reply(token, body)
-        if call_sid:
-            rt.calls.remember_last(call_sid, body)
-    except Exception:  # a lost replay cache must not cost the caller their answer
-        log.exception("could not remember the reply for call %s (token %s)", call_sid, token)
 
 
 @bp.post("/incoming")
@@ -132,22 +95,6 @@ def transfer():
     return body if body is not None else str(twiml.speak([]))
 
 
-def agent_safe(view):
-    """The agent's leg: on any failure, tell them the call could not be connected and hang up, so
-    the caller's <Dial> ends and the next agent is rung."""
-    @functools.wraps(view)
-    def safe(*args, **kwargs):
-        try:
-            return view(*args, **kwargs), 200, TWIML
-        except Exception:
-            log.exception("agent webhook %s failed for CallSid %s (parent %s)", request.path,
-                          request.form.get("CallSid"), request.form.get("ParentCallSid"))
-            runtime().metrics.webhook_errors.labels(request.endpoint or "?").inc()
-            return twiml.speak([Say("Sorry, this call could not be connected. Goodbye.", "en-US")], hang_up=True), \
-                200, TWIML
-    return safe
-
-
 @bp.post("/whisper")
 @twilio_signed
 @agent_safe
@@ -174,7 +121,7 @@ def whisper_answer():
 def listen():
     """The media stream has decided (it moved the call here), or the listening pause ran out."""
     form = request.form
-    return hearing_web.from_stream(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0))
+    return listen_results.from_stream(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0))
 
 
 @bp.post("/listen/recorded")
@@ -182,7 +129,7 @@ def listen():
 @answers_twiml
 def listen_recorded():
     form = request.form
-    return hearing_web.from_recording(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
+    return listen_results.from_recording(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
                                       form.get("RecordingUrl", ""), form.get("Digits"))
 
 
@@ -191,5 +138,5 @@ def listen_recorded():
 @answers_twiml
 def listen_cloud():
     form = request.form
-    return hearing_web.from_cloud(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
+    return listen_results.from_cloud(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
                                   form.get("SpeechResult", ""), form.get("Digits"))

@@ -1,0 +1,71 @@
+"""`ivr serve` (the web app and its job workers) and `ivr worker`."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import click
+
+from ivr import worker as job_worker
+from ivr.cli.context import runtime, settings
+from ivr.db.database import upgrade
+from ivr.errors import FlowError, IvrError
+from ivr.factory import build_runtime
+from ivr.flows.loader import checked_desks, load_flows
+
+
+@click.command()
+@click.option("--job-workers", default=2, show_default=True, type=click.IntRange(0, 16),
+              help="RQ workers to run beside the web server (pages, freeze requests, callbacks).")
+def serve(job_workers: int) -> None:
+    """Check flows, migrate the database, and serve the webhooks with gunicorn, with RQ workers."""
+    configured = settings()
+    try:
+        loaded = load_flows(configured.flows_dir)
+        checked_desks(configured.flows_dir, loaded)
+    except FlowError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException("refusing to start: fix the flow problems above (see `ivr flows check`)")
+    upgrade(configured.database_url)
+    try:
+        rt = build_runtime(configured, flows=loaded)  # once, before the workers start: the rota into the database
+        rt.registry.serving(rt)  # and every speech model loads
+    except IvrError as exc:
+        raise click.ClickException(f"refusing to start: {exc}") from None
+    click.echo(f"flows ok: {', '.join(f.region for f in loaded)}; database ready; serving on {configured.bind}")
+    click.echo(f"Voice URL for every number: POST {configured.url_for('/voice/incoming')}")
+    web = [sys.executable, "-m", "gunicorn", "--bind", configured.bind, "--workers", str(configured.web_workers),
+           "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-", "ivr:create_app()"]
+    children = [subprocess.Popen(web)]
+    children += [subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"]) for _ in range(job_workers)]
+    _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen]) -> None:
+    def stop(signum, _frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while all(child.poll() is None for child in children):
+        try:
+            children[0].wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            continue
+    stop(signal.SIGTERM, None)  # one stopped: stop the rest, so a supervisor sees the service down
+    for child in children:
+        child.wait(30)
+    sys.exit(children[0].returncode or 0)
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Work through what is queued (and due), then exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for the service's queues (urgent first), with the scheduler for due jobs and
+    retries. Run several for more jobs at once (`ivr serve --job-workers N`)."""
+    rt = runtime()
+    job_worker.work(rt, burst=burst, logging_level=rt.settings.log_level)

@@ -1,0 +1,20 @@
+"""What the speech capability does when the engine asks to hear the caller (Listen): choose how
+(a media stream to vosk, a recording, Twilio's speech gather), or tell the engine nobody here can
+hear this language, so it goes to the keypad."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ivr.calls.turn import Turn
+from ivr.core.actions import HearVia, Listen
+from ivr.core.events import Heard
+from ivr.speech.hearing import Hearing
+
+
+def hear(turn: Turn, action: Listen) -> None:
+    mode = turn.rt.service(Hearing).mode(turn.flow, action.language)
+    if mode == "none":
+        turn.answer(Heard("", None, 0.0, source="none"))
+        return
+    turn.state = turn.state.with_(listening=replace(turn.state.listening, mode=mode))
+    turn.emit(HearVia(mode, action, turn.flow.language(action.language).speech))
