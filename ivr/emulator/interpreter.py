@@ -9,26 +9,22 @@ import random
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import urljoin
 
+from ivr.audio import mulaw
 from ivr.audio.timing import speaking_seconds
-from ivr.calls.callers import caller_from
+from ivr.emulator.calls import Heard
+from ivr.emulator.geography import geographic_params
 from ivr.emulator.ledger import API_VERSION
+from ivr.emulator.legs import dial, enqueue
 from ivr.emulator.recorder import CallerAudio, Recorder
 from ivr.emulator.script import CallerAction, HangUp, Press, Silence, Speak
-from ivr.emulator.transport import TransportError
+from ivr.emulator.streams import MediaStream
+from ivr.emulator.transport import TransportError, with_query
+from ivr.emulator.twiml_doc import Jump, parse_twiml, parse_xml
 
 FINAL = ("completed", "busy", "failed", "no-answer", "canceled")
-
-
-@dataclass(frozen=True)
-class Jump:
-    url: str
-    method: str = "POST"
-    params: dict | None = None
-    document: ET.Element | None = None  # inline TwiML from a REST update: run it, fetch nothing
 
 
 class Session:
@@ -62,19 +58,12 @@ class Session:
                   "Caller": call.from_, "Called": call.to}
         if call.parent_sid:
             params["ParentCallSid"] = call.parent_sid
-        for side, number in (("From", call.from_), ("To", call.to)):
-            country = _country(number)
-            legacy = "Caller" if side == "From" else "Called"
-            for suffix, value in (("Country", country), ("City", ""), ("State", ""), ("Zip", "")):
-                params[side + suffix] = value
-                params[legacy + suffix] = value
+        params.update(geographic_params(call.from_, call.to))
         params.update(self.extra)
         return params
 
     def post(self, url: str, params: dict[str, str], method: str = "POST"):
         """Send one signed request; returns (reply, None) or (None, Twilio error code)."""
-        from ivr.emulator.transport import with_query
-
         signed_url = with_query(url, params) if method == "GET" else url
         headers = {"X-Twilio-Signature": self.twilio.sign(signed_url, {} if method == "GET" else params),
                    "I-Twilio-Idempotency-Token": str(uuid.uuid4()), "User-Agent": "TwilioProxy/1.1",
@@ -175,7 +164,7 @@ class Session:
             return None
         if kind == "twiml":
             try:
-                return Jump(url="", document=_parse_xml(pending[1]))
+                return Jump(url="", document=parse_xml(pending[1]))
             except ValueError:
                 self.fail(12100, "REST Twiml")
                 return None
@@ -233,8 +222,6 @@ class Session:
                     stream.close(self.call.sid, self.twilio.account_sid)
 
     def start_stream(self, element, url) -> None:
-        from ivr.emulator.streams import MediaStream
-
         params = {p.get("name"): p.get("value", "") for p in element if p.tag == "Parameter"}
         stream = MediaStream(name=element.get("name") or "", url=urljoin(url, element.get("url", "")),
                              parameters=params)
@@ -263,8 +250,6 @@ class Session:
             pcm = self.audio.pcm(nxt)
             if self.recorder.live_entry() is not None and pcm:
                 self.audio.segments.append((self.call.seconds, pcm))
-            from ivr.audio import mulaw
-
             stream.audio(mulaw.encode(pcm), paced=True, stop=moved_on, speech=True)
             spoken_ms = len(pcm) / 16
         elif isinstance(nxt, Silence):
@@ -330,13 +315,9 @@ class Session:
         return self.recorder.record_verb(verb, url)
 
     def verb_dial(self, verb, url):
-        from ivr.emulator.legs import dial
-
-        return dial(self, verb, url)
+        return dial(self, verb, url, Session)
 
     def verb_enqueue(self, verb, url):
-        from ivr.emulator.legs import enqueue
-
         return enqueue(self, verb, url)
 
     def verb_leave(self, verb, url):
@@ -393,36 +374,12 @@ class Session:
             self.held.clear()
 
     def hear(self, kind: str, text: str = "", language: str | None = None) -> None:
-        from ivr.emulator.voice import Heard
-
         self.call.transcript.append(Heard(kind, text, language, round(self.call.seconds, 1)))
 
     # -- REST hooks ----------------------------------------------------------------------------
 
     def start_recording_from_rest(self, form: dict):
         return self.recorder.start_from_rest(form)
-
-
-def parse_twiml(reply) -> tuple[ET.Element | None, int | None]:
-    if not 200 <= reply.status < 300:
-        return None, 11200
-    kind = reply.content_type.split(";")[0].strip().lower()
-    if kind not in ("text/xml", "application/xml", "text/html", "text/plain"):
-        return None, 12300
-    try:
-        return _parse_xml(reply.body), None
-    except ValueError:
-        return None, 12100
-
-
-def _parse_xml(text: str) -> ET.Element:
-    try:
-        root = ET.fromstring(text.encode())
-    except ET.ParseError as exc:
-        raise ValueError(str(exc)) from None
-    if root.tag != "Response":
-        raise ValueError("the root element is not <Response>")
-    return root
 
 
 def _collect(pressed: str, verb) -> tuple[str, str]:
@@ -437,10 +394,6 @@ def _collect(pressed: str, verb) -> tuple[str, str]:
         if limit and len(digits) >= limit:
             break
     return digits, ""
-
-
-def _country(number: str) -> str:
-    return caller_from(number).country or ""
 
 
 _speaking_time = speaking_seconds

@@ -1,21 +1,27 @@
 """Calls beyond the caller's own leg: <Dial> to agents (with whisper), <Enqueue>, and calls the app
-places through the REST API (a callback to a customer)."""
+places through the REST API (a callback to a customer).
+
+A `session` here is the interpreter's running call (`ivr.emulator.interpreter.Session`). A new leg
+needs a session of its own: the caller passes in `open_session`, the class (or any factory taking
+the same arguments) that makes one, so this module never imports the interpreter that uses it.
+"""
 from __future__ import annotations
 
 import time
+from typing import Callable
 from urllib.parse import urljoin
 
-from ivr.emulator.interpreter import Jump, Session
+from ivr.emulator.calls import EmulatedCall
 from ivr.emulator.script import HangUp, Press
 from ivr.emulator.sids import new_sid
+from ivr.emulator.twiml_doc import Jump, parse_xml
 
 WHISPER_DOCUMENTS = 10  # a whisper that asks more often than this is treated as the agent hanging up
 
 
-def dial(session: Session, verb, url: str) -> Jump | None:
-    """Ring each <Number> (in order; the first to answer and accept wins) and bridge the caller."""
-    from ivr.emulator.voice import EmulatedCall
-
+def dial(session, verb, url: str, open_session: Callable) -> Jump | None:
+    """Ring each <Number> (in order; the first to answer and accept wins) and bridge the caller;
+    each agent's leg runs in a session made by `open_session`."""
     call, twilio = session.call, session.twilio
     numbers = [child for child in verb if child.tag == "Number"]
     if not numbers and (verb.text or "").strip():
@@ -34,9 +40,9 @@ def dial(session: Session, verb, url: str) -> Jump | None:
                            parent_sid=call.sid, status="initiated")
         call.legs.append(leg)
         session.hear("dial", f"ringing {target}")
-        leg_session = Session(twilio, leg, [Press(k) for k in behaviour.presses], then="silence",
-                              status_callback=number.get("statusCallback"),
-                              callback_events=tuple(number.get("statusCallbackEvent", "completed").split()))
+        leg_session = open_session(twilio, leg, [Press(k) for k in behaviour.presses], then="silence",
+                                   status_callback=number.get("statusCallback"),
+                                   callback_events=tuple(number.get("statusCallbackEvent", "completed").split()))
         leg_session.status_event("initiated", "initiated")
         leg_session.status_event("ringing", "ringing")
         if behaviour.answer not in ("answer", "machine"):  # a machine answers like a silent person
@@ -76,7 +82,7 @@ def dial(session: Session, verb, url: str) -> Jump | None:
     return None
 
 
-def _whisper(leg: Session, number) -> bool:
+def _whisper(leg, number) -> bool:
     """Run the <Number url> TwiML on the agent's phone: True when it ends by running out of verbs
     (the agent is bridged), False when it hangs up on them."""
     whisper_url = number.get("url")
@@ -95,7 +101,7 @@ def _whisper(leg: Session, number) -> bool:
     return False
 
 
-def enqueue(session: Session, verb, url: str) -> Jump | None:
+def enqueue(session, verb, url: str) -> Jump | None:
     """Hold the caller in a queue, looping the wait music, until they are redirected (REST update),
     leave (<Leave>), or hang up; then tell `action` why they left."""
     twilio, call = session.twilio, session.call
@@ -143,7 +149,7 @@ def enqueue(session: Session, verb, url: str) -> Jump | None:
     return Jump(action, verb.get("method", "POST"), params)
 
 
-def _hold(session: Session, wait_url: str, method: str, name: str, queue_sid: str, started: float) -> str | None:
+def _hold(session, wait_url: str, method: str, name: str, queue_sid: str, started: float) -> str | None:
     """One pass of the wait music. Returns why the caller left the queue, or None to keep waiting."""
     twilio, call = session.twilio, session.call
     position, size = twilio.queues.position(name, call.sid)
@@ -170,20 +176,19 @@ def _hold(session: Session, wait_url: str, method: str, name: str, queue_sid: st
     return "hangup" if call.status != "in-progress" else None
 
 
-def run_outbound(twilio, entry, form: dict) -> None:
+def run_outbound(twilio, entry, form: dict, open_session: Callable) -> None:
     """A REST-created call: ring the callee; if they (or their answering machine) answer, run the
-    call's TwiML with their script. With `MachineDetection`, Twilio tells the app who answered:
-    `AnsweredBy` on the Url request, or, with `AsyncAmd`, in a request to `AsyncAmdStatusCallback`."""
-    from ivr.emulator.voice import EmulatedCall
-
+    call's TwiML with their script, in a session made by `open_session`. With `MachineDetection`,
+    Twilio tells the app who answered: `AnsweredBy` on the Url request, or, with `AsyncAmd`, in a
+    request to `AsyncAmdStatusCallback`."""
     behaviour = twilio.next_behaviour(entry.to)
     call = EmulatedCall(sid=entry.sid, to=entry.to, from_=entry.from_, direction="outbound-api", status="queued")
     twilio.outbound.append(call)
     events = tuple(form.get("StatusCallbackEvent") or ["completed"])
     events = tuple(e for event in events for e in event.split())
-    session = Session(twilio, call, [Press(k) for k in behaviour.presses], then="silence",
-                      fallback_url=form.get("FallbackUrl"), status_callback=form.get("StatusCallback"),
-                      callback_events=events)
+    session = open_session(twilio, call, [Press(k) for k in behaviour.presses], then="silence",
+                           fallback_url=form.get("FallbackUrl"), status_callback=form.get("StatusCallback"),
+                           callback_events=events)
     session.status_event("initiated", "initiated")
     entry.status = "ringing"
     session.status_event("ringing", "ringing")
@@ -217,7 +222,7 @@ def run_outbound(twilio, entry, form: dict) -> None:
 MACHINE_ANSWERS = {"Enable": "machine_start", "DetectMessageEnd": "machine_end_beep"}
 
 
-def _machine_detection(session: Session, entry, form: dict, behaviour) -> dict[str, str]:
+def _machine_detection(session, entry, form: dict, behaviour) -> dict[str, str]:
     """What answering machine detection reports, when the call asked for it."""
     mode = form.get("MachineDetection")
     if mode not in MACHINE_ANSWERS:
@@ -230,11 +235,9 @@ def _machine_detection(session: Session, entry, form: dict, behaviour) -> dict[s
     return {"AnsweredBy": answered_by, "MachineDetectionDuration": "3500" if machine else "2000"}
 
 
-def _inline(session: Session, twiml: str):
-    from ivr.emulator.interpreter import _parse_xml
-
+def _inline(session, twiml: str):
     try:
-        return _parse_xml(twiml), ""
+        return parse_xml(twiml), ""
     except ValueError:
         return session.fail(12100, "Twiml")
 

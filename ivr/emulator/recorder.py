@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
+from ivr.audio import mulaw
+from ivr.audio.wav import wav_bytes
+from ivr.emulator import speech
 from ivr.emulator.script import HangUp, Press, Speak
+from ivr.emulator.twiml_doc import Jump
 
 RATE = 8000
 
@@ -21,9 +25,6 @@ class CallerAudio:
         self.segments: list[tuple[float, bytes]] = []  # (seconds since answer, pcm16)
 
     def pcm(self, action: Speak) -> bytes:
-        from ivr.audio import mulaw
-        from ivr.emulator import speech
-
         try:
             if action.wav is not None:
                 ulaw = speech.from_wav_file(action.wav)
@@ -102,8 +103,6 @@ class Recorder:
         entry = self.entry
         if entry is None or entry.status in ("completed", "deleted"):
             return
-        from ivr.audio.wav import wav_bytes
-
         session = self.session
         length = max(0.0, session.call.seconds - entry.started_at)
         pcm = _place(session.audio.segments, entry.started_at, length)
@@ -128,9 +127,6 @@ class Recorder:
     # -- <Record> ------------------------------------------------------------------------------
 
     def record_verb(self, verb, url: str):
-        from ivr.audio.wav import wav_bytes
-        from ivr.emulator.interpreter import Jump
-
         session = self.session
         if verb.get("playBeep", "true") == "true":
             session.hear("play", "beep")

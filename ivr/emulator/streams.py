@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import simple_websocket
+
+from ivr.audio import mulaw
 from ivr.emulator.sids import new_sid
 
 FRAME_MS = 20
@@ -34,8 +37,6 @@ class MediaStream:
 
     def open(self, session) -> bool:
         """Connect to the app and say hello. False (with a warning) when it cannot be reached."""
-        import simple_websocket
-
         transport = session.twilio.transport
         connect_to = getattr(transport, "connect_to", None)
         if not hasattr(transport, "session"):  # in-process Flask: no sockets to speak over
@@ -114,8 +115,6 @@ class MediaStream:
 
 def _last_voiced_frame(ulaw: bytes, threshold: int = 400) -> int:
     """The index of the last 20 ms frame with speech in it (RMS of the decoded samples)."""
-    from ivr.audio import mulaw
-
     last = 0
     for number, index in enumerate(range(0, len(ulaw), FRAME_BYTES)):
         pcm = memoryview(mulaw.decode(ulaw[index:index + FRAME_BYTES])).cast("h")

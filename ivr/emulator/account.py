@@ -8,90 +8,18 @@ the caller hears the stock error. What the reference marks unconfirmed is a sett
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 
 from twilio.request_validator import RequestValidator
 
+from ivr.emulator.calls import EmulatedCall
+from ivr.emulator.config import NumberConfig, Options
+from ivr.emulator.interpreter import Session
 from ivr.emulator.ledger import CallEntry, Ledger
+from ivr.emulator.legs import run_outbound
 from ivr.emulator.queues import Queues
 from ivr.emulator.rest import RestServer, rest_api
 from ivr.emulator.script import Agent, CallerAction
 from ivr.emulator.sids import new_sid
-
-STOCK_ERROR = "We are sorry, an application error has occurred. Goodbye."
-
-
-@dataclass(frozen=True)
-class NumberConfig:
-    """A phone number's Voice settings, as set in the Twilio console."""
-
-    number: str
-    voice_url: str
-    fallback_url: str | None = None
-    status_callback: str | None = None
-    voice_method: str = "POST"
-
-
-@dataclass(frozen=True)
-class Options:
-    """Behaviour the reference leaves unconfirmed, and the emulator's own limits."""
-
-    stock_error: str = STOCK_ERROR
-    callback_order: str = "in-order"  # or "shuffled": status callbacks arrive out of order
-    seed: int = 0  # for the shuffle
-    empty_record: str = "action"  # a silent <Record>: "action" (RecordingDuration 0) or "fall-through"
-    whisper_hangup_status: str = "no-answer"  # DialCallStatus when the whisper hangs up on the agent
-    request_budget: float = 15.0  # seconds a webhook may take before it counts as a timeout (11205)
-    queue_poll: float = 0.2  # real seconds between hold loops in a queue, so other processes can act
-    max_queue_loops: int = 50  # then the caller gives up and hangs up
-    max_documents: int = 200  # TwiML documents per call before the emulator calls it a loop
-
-    def __post_init__(self):
-        if self.callback_order not in ("in-order", "shuffled"):
-            raise ValueError("callback_order must be in-order or shuffled")
-        if self.empty_record not in ("action", "fall-through"):
-            raise ValueError("empty_record must be action or fall-through")
-
-
-@dataclass
-class Heard:
-    """One line of what happened on the call, in order."""
-
-    kind: str  # say, play, pause, caller, recording, redirect, dial, queue, hangup, error, stock_error, warning
-    text: str = ""
-    language: str | None = None
-    at: float = 0.0  # seconds since the call was answered (estimated from speech length)
-
-
-@dataclass
-class EmulatedCall:
-    sid: str
-    to: str
-    from_: str
-    direction: str = "inbound"
-    parent_sid: str | None = None
-    transcript: list[Heard] = field(default_factory=list)
-    requests: list[tuple[str, dict, int]] = field(default_factory=list)  # (url, params, HTTP status)
-    status: str = "in-progress"
-    ended_by: str = ""  # ivr-hangup, caller-hangup, no-more-verbs, stock-error, rest, not-answered
-    recording_sid: str | None = None
-    recording_started_at: float | None = None
-    recordings: list[str] = field(default_factory=list)  # every recording SID made on the call
-    legs: list["EmulatedCall"] = field(default_factory=list)  # <Dial> legs
-    bridged_to: list[str] = field(default_factory=list)  # numbers the caller was connected to, in order
-    stream_latencies: list[float] = field(default_factory=list)  # caller's last word -> REST update, seconds
-    seconds: float = 0.0
-
-    @property
-    def said(self) -> list[str]:
-        return [h.text for h in self.transcript if h.kind == "say"]
-
-    @property
-    def heard_stock_error(self) -> bool:
-        return any(h.kind == "stock_error" for h in self.transcript)
-
-    def heard(self, fragment: str) -> bool:
-        return any(fragment in text for text in self.said)
 
 
 class Twilio:
@@ -135,8 +63,6 @@ class Twilio:
 
     def call(self, to: str, from_: str, script: list[CallerAction] = (), **extra: str) -> EmulatedCall:
         """Place an inbound call from `from_` to `to`, let the scripted caller act, return what happened."""
-        from ivr.emulator.interpreter import Session
-
         number = self.numbers[to]
         call = EmulatedCall(sid=new_sid("CA"), to=to, from_=from_)
         self.ledger.add_call(CallEntry(sid=call.sid, to=to, from_=from_, direction="inbound", status="in-progress"))
@@ -146,9 +72,7 @@ class Twilio:
 
     def place_outbound(self, entry: CallEntry, form: dict) -> None:
         """A call created through the REST API: ring the callee on a thread, like Twilio would."""
-        from ivr.emulator.legs import run_outbound
-
-        thread = threading.Thread(target=run_outbound, args=(self, entry, form), daemon=True)
+        thread = threading.Thread(target=run_outbound, args=(self, entry, form, Session), daemon=True)
         with self._lock:
             self._threads.append(thread)
         thread.start()
