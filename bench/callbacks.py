@@ -8,12 +8,11 @@ time; the calls are not played out). Requests are booked straight into the datab
 times spread evenly over --spread seconds (0: all at the same moment) and scheduled as the web
 app schedules them.
 
-    .venv/bin/python bench/booking.py [--count 1000] [--spread 200] [--workers 2]
-                                        [--worker ivr|forking] [--api-latency 0.2]
+    .venv/bin/python bench/callbacks.py [--count 1000] [--spread 200] [--workers 2] [--api-latency 0.2]
 
-`ivr` runs `ivr worker` as shipped (each job in the worker's own process); `forking` runs RQ's
-default worker, `rq worker --with-scheduler urgent callbacks default`, which forks a work horse
-for every job, for comparison.
+The workers are `ivr worker` as shipped (each job in the worker's own process, with the runtime the
+factory builds). The earlier comparison with RQ's forking `rq worker` is in bench/RESULTS.md; plain
+`rq worker` cannot run ivr's jobs any more, which take the runtime as their first argument.
 """
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,12 +35,12 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from ivr.callbacks import scheduling  # noqa: E402
-from ivr.callbacks import booking
+from ivr.callbacks import booking, scheduling  # noqa: E402
 from ivr.db.database import upgrade  # noqa: E402
+from ivr.db.models import CallbackAttempt  # noqa: E402
 from ivr.emulator.ledger import Ledger  # noqa: E402
 from ivr.emulator.rest import RestServer, rest_api  # noqa: E402
-from ivr.db.models import CallbackAttempt  # noqa: E402
+from ivr.factory import build_runtime  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 
 ACCOUNT_SID, AUTH_TOKEN = "AC" + "b" * 32, "bench-token"
@@ -63,14 +62,14 @@ def main() -> None:
                    "IVR_REDIS_URL": redis_url, "IVR_DATABASE_URL": database_url, "IVR_TWILIO_API_URL": rest.url,
                    "IVR_PUBLIC_URL": "https://ivr.example.test", "IVR_LOG_LEVEL": "WARNING",
                    "IVR_CALLBACK_RECONCILE_SECONDS": "3600"}
-            rt = scheduling.JobRuntime(Settings.from_env(env))
+            rt = build_runtime(Settings.from_env(env))
             workers = _start_workers(args, env, redis_url)
             try:
                 time.sleep(8)  # let the workers start (and build the runtime) before the first is due
-                booking = time.monotonic()
+                started = time.monotonic()
                 due = _book(rt, args)
-                print(f"booked and scheduled {args.count} in {time.monotonic() - booking:.1f} s; the first is due "
-                      f"{(min(due.values()) - datetime.now(timezone.utc)).total_seconds():.1f} s later")
+                print(f"booked and scheduled {args.count} in {time.monotonic() - started:.1f} s; the first is due "
+                      f"{(min(due.values()) - datetime.now(UTC)).total_seconds():.1f} s later")
                 done = _wait(rt, args.count, max(due.values()) + timedelta(seconds=args.patience))
             finally:
                 for worker in workers:
@@ -86,7 +85,6 @@ def _arguments():
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--spread", type=float, default=200.0, help="seconds over which the call backs fall due")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker", choices=("ivr", "forking"), default="ivr")
     parser.add_argument("--api-latency", type=float, default=0.0,
                         help="seconds the REST API takes to answer each request (the network to Twilio)")
     parser.add_argument("--patience", type=float, default=600.0,
@@ -123,18 +121,14 @@ def _redis(folder: Path) -> str:
 
 
 def _start_workers(args, env: dict, redis_url: str) -> list[subprocess.Popen]:
-    if args.worker == "forking":
-        command = [str(BIN / "rq"), "worker", "-u", redis_url, "--with-scheduler", "--logging_level", "WARNING",
-                   "urgent", "callbacks", "default"]
-    else:
-        command = [str(BIN / "ivr"), "worker"]
+    command = [str(BIN / "ivr"), "worker"]
     return [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL) for _ in range(args.workers)]
 
 
 def _book(rt, args) -> dict[str, datetime]:
     """Book the call backs (distinct numbers), the first due 30 s from now (booking 1,000 takes a
     while), and schedule their jobs."""
-    start = datetime.now(timezone.utc) + timedelta(seconds=30)
+    start = datetime.now(UTC) + timedelta(seconds=30)
     due = {f"+4474{n:08d}": start + timedelta(seconds=args.spread * n / max(args.count - 1, 1))
            for n in range(args.count)}
     with rt.sessions.begin() as db:
@@ -146,7 +140,7 @@ def _book(rt, args) -> dict[str, datetime]:
 
 
 def _wait(rt, count: int, until: datetime) -> int:
-    while datetime.now(timezone.utc) < until:
+    while datetime.now(UTC) < until:
         with rt.sessions() as db:
             placed = len(db.scalars(select(CallbackAttempt.id).where(CallbackAttempt.call_sid.is_not(None))).all())
         if placed >= count:
@@ -168,7 +162,7 @@ def _report(args, due: dict[str, datetime], ledger: Ledger, placed: int, databas
 
     database = "SQLite" if database_url.startswith("sqlite") else database_url.split(":", 1)[0]
     latency = f", API {args.api_latency * 1000:.0f} ms" if args.api_latency else ""
-    print(f"| {args.count} | {args.spread:.0f} s | {args.workers} x {args.worker}{latency} | {database} | "
+    print(f"| {args.count} | {args.spread:.0f} s | {args.workers} x ivr{latency} | {database} | "
           f"{pct(0.5):.0f} ms | {pct(0.9):.0f} ms | {pct(0.99):.0f} ms | {delays[-1] * 1000:.0f} ms | "
           f"{lost} | {duplicated} |")
     print(f"calls created {len(calls)}, attempts recorded with a CallSid {placed}; "

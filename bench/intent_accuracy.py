@@ -16,8 +16,8 @@ import time
 
 import yaml
 
-from ivr.speech.intent import classify, load_phrasebooks, urgent_partial
 from ivr.settings import PROJECT_ROOT
+from ivr.speech.intent import classify, load_phrasebooks, urgent_partial
 
 CASES_DIR = PROJECT_ROOT / "tests" / "intent_cases"
 BANDS = ((0.75, 1.01, "≥ 0.75"), (0.5, 0.75, "0.5–0.75"), (0.0, 0.5, "< 0.5"))

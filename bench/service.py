@@ -12,7 +12,7 @@ from pathlib import Path
 from redis import Redis
 
 from ivr import create_app
-from ivr.emulator.runner import SettableClock
+from ivr.clock import SettableClock
 from ivr.db.database import upgrade
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer

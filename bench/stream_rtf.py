@@ -13,8 +13,17 @@ import argparse
 import os
 import time
 
-from speech_audio import (FRAME, GRAMMAR, RATE, SENTENCES, caller_audio, machine_busy_seconds, rss_mb,
-                          speech_share, utterances)
+from speech_audio import (
+    FRAME,
+    GRAMMAR,
+    RATE,
+    SENTENCES,
+    caller_audio,
+    machine_busy_seconds,
+    rss_mb,
+    speech_share,
+    utterances,
+)
 
 from ivr.speech.recognizer import Recognizer, transcribe_ulaw
 from ivr.speech.voice_models import load_model

@@ -41,7 +41,8 @@ def main() -> None:
     processing.sort()
     p95 = processing[int(0.95 * (len(processing) - 1))]
     print(f"urgent path, {CALLS} calls: our processing from 9 to <Dial> "
-          f"p50 {statistics.median(processing) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, max {processing[-1] * 1000:.1f} ms")
+          f"p50 {statistics.median(processing) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+          f"max {processing[-1] * 1000:.1f} ms")
     print(f"caller's time from 9 to the agent's phone ringing (prompts included, emulator estimate): "
           f"{statistics.median(dial_offsets):.1f} s")
 

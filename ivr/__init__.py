@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def __getattr__(name: str):
     if name == "create_app":
-        from ivr.web.app import create_app
+        from ivr.web.app import create_app  # noqa: PLC0415 (deferred so that ivr.core loads without Flask)
 
         return create_app
     raise AttributeError(f"module 'ivr' has no attribute {name!r}")

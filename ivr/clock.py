@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from ivr.errors import SettingsError
@@ -30,7 +30,7 @@ Clock = Callable[[], datetime]
 
 
 def system_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class FixedClock:

@@ -17,8 +17,8 @@ in production (the system clock) this is RQ's usual behaviour.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from redis import Redis
 from rq import Queue, Retry

@@ -6,19 +6,21 @@ CLI and the tests alike, and passed down; nothing here imports a capability.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.clock import Clock
 from ivr.flows.desks import Desks
-from ivr.jobs import RuntimeJob, bind_job_class
 from ivr.flows.loader import FlowSet
+from ivr.jobs import RuntimeJob, bind_job_class
 from ivr.metrics import Metrics
 from ivr.settings import Settings
+from ivr.twilio_rest import twilio_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,7 +57,7 @@ class Registry:
     they offer each other, and the hooks they act on."""
 
     effects: dict[type, Callable] = field(default_factory=dict)  # action type -> handler(turn, action)
-    services: dict[type, Callable[["Runtime"], Any]] = field(default_factory=dict)
+    services: dict[type, Callable[[Runtime], Any]] = field(default_factory=dict)
     runtime_ready: Hook = field(default_factory=lambda: Hook("runtime_ready", strict=True))  # (rt)
     serving: Hook = field(default_factory=lambda: Hook("serving", strict=True))  # (rt) before taking calls
     call_facts: Hook = field(default_factory=lambda: Hook("call_facts", strict=True))  # (db, caller) -> vars
@@ -69,7 +71,7 @@ class Registry:
             raise ValueError(f"{action_type.__name__} already has a handler: {self.effects[action_type]}")
         self.effects[action_type] = handler
 
-    def service(self, kind: type, factory: Callable[["Runtime"], Any]) -> None:
+    def service(self, kind: type, factory: Callable[[Runtime], Any]) -> None:
         self.services[kind] = factory
 
 
@@ -105,6 +107,4 @@ class Runtime:
     @cached_property
     def twilio(self):
         """The REST client; pointed at the emulator when IVR_TWILIO_API_URL is set."""
-        from ivr.twilio_rest import twilio_client  # twilio's REST package takes ~0.3 s to import; most CLI commands never call it
-
         return twilio_client(self.settings)

@@ -56,11 +56,11 @@ class Settings:
         """The absolute URL Twilio is given for one of our routes."""
         return f"{self.public_base}{path}"
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
             twilio_account_sid=_account_sid(env),

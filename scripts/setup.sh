@@ -46,4 +46,8 @@ ensure_audio_tools() {  # the emulator's caller speaks through espeak-ng and sox
     || apt_install espeak-ng sox ffmpeg
 }
 
+ensure_faketime() {  # the test command runs the time-sensitive tests at other moments too
+  command -v faketime >/dev/null || apt_install faketime
+}
+
 ensure_venv

@@ -1,8 +1,41 @@
 #!/usr/bin/env bash
-# Run the whole test suite. Installs what the tests need; each run starts its own private Redis.
+# Run the whole test suite; installs what the tests need; each run starts its own private Redis.
+#   1. ruff, and the import contracts (layers, no cycles, a core without frameworks: pyproject.toml)
+#   2. every test, at the real time
+#   3. the time-sensitive tests again under libfaketime: a Saturday 23:30 UTC, a Monday 03:00 in
+#      London, and across the night the clocks go forward in Europe (the suite must pass at any
+#      wall-clock moment: every process takes its time from the service's clock, not the system's)
+# With arguments, only pytest runs, with them: ./scripts/test.sh tests/core -x
 # Set IVR_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run
 # every database test on PostgreSQL instead of SQLite.
 source "$(dirname "$0")/setup.sh"
 ensure_redis_server
 ensure_audio_tools
-exec "$ROOT/.venv/bin/python" -m pytest "$@"
+ensure_faketime
+PY="$ROOT/.venv/bin/python"
+if [ $# -gt 0 ]; then
+  exec "$PY" -m pytest "$@"
+fi
+
+say "ruff"
+"$ROOT/.venv/bin/ruff" check ivr tests bench
+say "import contracts"
+"$ROOT/.venv/bin/lint-imports" --no-cache
+say "every test, at the real time"
+"$PY" -m pytest -p no:cacheprovider
+
+MOMENTS=(
+  "2026-11-28T23:30:00Z|a Saturday, 23:30 UTC"
+  "2026-11-30T03:00:00Z|a Monday, 03:00 in London"
+  "2027-03-28T00:59:00Z|a minute before the clocks go forward in Europe"
+)
+for moment in "${MOMENTS[@]}"; do
+  at=${moment%%|*}
+  offset=$(( $(date -d "$at" +%s) - $(date +%s) ))
+  say "time-sensitive tests with the system clock at $at (${moment#*|})"
+  # --exclude-monotonic keeps timeouts and thread waits real; tests/faketime/sitecustomize.py works
+  # around libfaketime 0.9.10's time.sleep() bug; the tests start redis-server without LD_PRELOAD
+  PYTHONPATH="$ROOT/tests/faketime${PYTHONPATH:+:$PYTHONPATH}" \
+    faketime -m --exclude-monotonic -f "$(printf '%+d' "$offset")" \
+    "$PY" -m pytest -p no:cacheprovider -q -m time_sensitive
+done

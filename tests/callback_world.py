@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import timezone
+from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,7 +45,7 @@ class World:
     def until_due(self, number: str) -> None:
         """Time passes (on the service's clock) until the newest call back to `number` is due."""
         due = self.request(number).due_at
-        self.rt.clock.set_moment(due if due.tzinfo else due.replace(tzinfo=timezone.utc))
+        self.rt.clock.set_moment(due if due.tzinfo else due.replace(tzinfo=UTC))
 
     def start_worker(self) -> subprocess.Popen:
         """`ivr worker --burst` in a process of its own (one a test can kill), on the test's clock."""
@@ -87,8 +87,8 @@ def make_world(settings, clock, sessions, **overrides):
     twilio.transport = FlaskTransport(app)
     for flow in shipped_flows():
         for number in flow.numbers:
-            twilio.numbers[number] = NumberConfig(number, f"{PUBLIC_URL}/voice/incoming", f"{PUBLIC_URL}/voice/fallback",
-                                                  f"{PUBLIC_URL}/voice/status")
+            twilio.numbers[number] = NumberConfig(number, f"{PUBLIC_URL}/voice/incoming",
+                                                  f"{PUBLIC_URL}/voice/fallback", f"{PUBLIC_URL}/voice/status")
     return World(twilio, app, service_env(configured), sessions), rest
 
 

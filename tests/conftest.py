@@ -15,10 +15,10 @@ from sqlalchemy import delete
 from ivr import create_app, worker
 from ivr.clock import SettableClock
 from ivr.db.database import make_engine, make_sessions, upgrade
+from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport, HttpTransport
-from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
 from ivr.settings import PROJECT_ROOT, Settings
 
 pytest_plugins = ["tests.callback_world"]  # the `world` fixture of the queue and call back tests
@@ -34,6 +34,12 @@ def pytest_report_header(config):
     return f"ivr database under test: {url if url else 'SQLite (set IVR_TEST_DATABASE_URL for PostgreSQL)'}"
 
 
+def real_time_env() -> dict[str, str]:
+    """The environment without libfaketime: .ci/run runs the time-sensitive tests under faketime,
+    and redis-server misbehaves under it (its own clock is only used for key expiry anyway)."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """IVR_TEST_REDIS_URL if set; otherwise a private redis-server on a unix socket."""
@@ -46,7 +52,8 @@ def redis_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redis")
     socket = folder / "redis.sock"
     process = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(socket), "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+                                "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL,
+                               env=real_time_env())
     url = f"unix://{socket}"
     for _ in range(100):
         try:

@@ -17,7 +17,8 @@ MINI_PROMPTS = {
     "recording_notice": "This call is recorded.", "consent_given": "Thanks, recording.",
     "consent_declined": "Not recording.", "words_yes": "yes, sure", "words_no": "no",
     "no_input": "Nothing heard.", "invalid_choice": "Not a choice.", "apology": "Sorry.", "goodbye": "Bye.",
-    "menu": "Press 1 or 2.", "one": "You chose one.", "two": "You chose two {issue}.", "ticket": "Ticket {ticket_digits}.",
+    "menu": "Press 1 or 2.", "one": "You chose one.", "two": "You chose two {issue}.",
+    "ticket": "Ticket {ticket_digits}.",
 }
 
 

@@ -3,8 +3,8 @@ request's signature with twilio's own RequestValidator, and keeps what it receiv
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator

@@ -24,7 +24,7 @@ class Receiver:
     answers: list[tuple[int, dict]] = field(default_factory=list)  # (status, JSON) per request; then 200 {}
     received: list[Received] = field(default_factory=list)
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):

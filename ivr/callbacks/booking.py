@@ -1,4 +1,4 @@
-"""Requests to call a caller back. The database is the record; RQ jobs (ivr/callback_jobs.py) place
+"""Requests to call a caller back. The database is the record; RQ jobs (ivr/callbacks/scheduling.py) place
 the calls when they fall due, urgent security requests first.
 
 A request is `pending` (waiting for its due time), `calling` (an attempt is out), then `completed`,
@@ -11,14 +11,14 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.db.models import ACTIVE_CALLBACK, Call, CallbackRequest, Ticket
 from ivr.core.hours import OpeningHours
+from ivr.db.models import ACTIVE_CALLBACK, Call, CallbackRequest, Ticket
 
 PRIORITY = {"urgent": 0, "normal": 5}
 ACTIVE = ACTIVE_CALLBACK
@@ -146,4 +146,4 @@ def by_reference(db: Session, reference: str) -> CallbackRequest | None:
 
 def utc(value: datetime) -> datetime:
     """Times of call backs are stored in UTC; SQLite gives them back naive, which means UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

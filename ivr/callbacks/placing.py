@@ -164,7 +164,7 @@ def answered(rt: Runtime, attempt_key: str, call_sid: str, answered_by: str | No
     return _to_queue(rt, snapshot, call_sid, intro)
 
 
-def _to_security(rt: Runtime, snapshot: "_Snapshot", call_sid: str, intro) -> str:
+def _to_security(rt: Runtime, snapshot: _Snapshot, call_sid: str, intro) -> str:
     """Urgent: the call back is answered like a call from the customer on their open security
     ticket, so it goes straight down the on-call chain (the flow's urgent path)."""
     arrival = Arrival(call_sid=call_sid, to=snapshot.caller_id, caller=caller_from(snapshot.number), callback=True)
@@ -176,7 +176,7 @@ def _to_security(rt: Runtime, snapshot: "_Snapshot", call_sid: str, intro) -> st
     return body
 
 
-def _to_queue(rt: Runtime, snapshot: "_Snapshot", call_sid: str, intro) -> str:
+def _to_queue(rt: Runtime, snapshot: _Snapshot, call_sid: str, intro) -> str:
     now = rt.clock()
     with rt.sessions.begin() as db:
         if find_call(db, call_sid) is None:
@@ -310,7 +310,7 @@ class _Snapshot:
     call_id: int | None
 
     @classmethod
-    def of(cls, db, request: CallbackRequest) -> "_Snapshot":
+    def of(cls, db, request: CallbackRequest) -> _Snapshot:
         call = db.get(Call, request.call_id) if request.call_id else None
         ticket = call.ticket.reference if call is not None and call.ticket is not None else ""
         return cls(request.key, request.region, request.desk, request.language or "en", request.number,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
@@ -97,7 +97,7 @@ def keep_reconciling(rt: Runtime) -> str:
     """Make sure the next periodic reconcile job is scheduled (one per period, whoever asks)."""
     every = rt.settings.callback_reconcile_seconds
     slot = int(rt.clock().timestamp() // every) + 1
-    at = datetime.fromtimestamp(slot * every, tz=timezone.utc)
+    at = datetime.fromtimestamp(slot * every, tz=UTC)
     try:
         jobs.queue(rt, QUEUE).enqueue_at(
             at, reconcile_job, job_id=f"callbacks-reconcile-{slot}", unique=True, result_ttl=every * RECONCILE_KEEP,

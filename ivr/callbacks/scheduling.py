@@ -124,7 +124,7 @@ def warm_up(rt: Runtime) -> None:
     """Open the connections a placement uses (database, Twilio's REST client) before it is needed."""
     with rt.sessions() as db:
         db.execute(text("SELECT 1"))
-    rt.twilio
+    _ = rt.twilio  # builds the client and its connection pool
 
 
 def cancel_jobs(rt: Runtime, request: CallbackRequest) -> None:

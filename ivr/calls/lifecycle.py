@@ -8,15 +8,15 @@ from __future__ import annotations
 import logging
 
 from ivr.calls import tickets, twiml
+from ivr.calls.records import Arrival, end_call, find_call, note, record_outcome, start_call
 from ivr.calls.store import CallStore
 from ivr.calls.turn import Turn, settle
 from ivr.core import engine
 from ivr.core.actions import ConsentRecorded, Say
+from ivr.core.events import CallEnded, CallStarted, Event
 from ivr.core.prompts import say_prompts
 from ivr.errors import CallStateMissing
-from ivr.calls.records import Arrival, end_call, find_call, note, record_outcome, start_call
 from ivr.runtime import Runtime
-from ivr.core.events import CallEnded, CallStarted, Event
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.calls import tickets
-from ivr.core.actions import ConsentRecorded, Note, StartRecording, UpdateTicket
 from ivr.calls.callers import Caller
-from ivr.db.models import Call, CallEvent, Consent, Ticket
+from ivr.core.actions import ConsentRecorded, Note, StartRecording, UpdateTicket
 from ivr.core.state import CallState
+from ivr.db.models import Call, CallEvent, Consent, Ticket
 
 FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
 

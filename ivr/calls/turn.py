@@ -10,9 +10,9 @@ Actions nobody registered for (Say, Gather, Hangup ...) go to the reply as they 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy.orm import Session
 

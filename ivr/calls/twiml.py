@@ -1,7 +1,8 @@
 """Turning the engine's actions into TwiML with twilio's own builder."""
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Dial, Gather as GatherVerb, Start, Stop, VoiceResponse
+from twilio.twiml.voice_response import Dial, Start, Stop, VoiceResponse
+from twilio.twiml.voice_response import Gather as GatherVerb
 
 from ivr.audio.timing import speaking_seconds
 from ivr.core.actions import DialAgent, EnterQueue, Gather, Hangup, HearVia, Say, StartRecording, StopStream

@@ -27,7 +27,7 @@ def serve(job_workers: int) -> None:
     except FlowError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
-        raise click.ClickException("refusing to start: fix the flow problems above (see `ivr flows check`)")
+        raise click.ClickException("refusing to start: fix the flow problems above (see `ivr flows check`)") from None
     upgrade(configured.database_url)
     try:
         rt = build_runtime(configured, flows=loaded)  # once, before the workers start: the rota into the database

@@ -1,8 +1,8 @@
 """What the flow engine asks the world to do. The web layer turns these into TwiML and records."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,30 @@ from dataclasses import replace
 from datetime import datetime
 
 from ivr.core.actions import BookCallback, Gather, Note, Say, StartRecording, Transfer
-from ivr.core.entering import (callback_check, consent_record, enter_callback_offer, enter_consent, enter_listen,
-                               enter_menu, enter_queue)
+from ivr.core.entering import (
+    callback_check,
+    consent_record,
+    enter_callback_offer,
+    enter_consent,
+    enter_listen,
+    enter_menu,
+    enter_queue,
+)
 from ivr.core.events import CallbackBooked, Digits, Event, Heard, NoInput, QueueLeft, Speech, TransferEnded
 from ivr.core.flow import Flow
 from ivr.core.prompts import render, say_prompts, says_any, word_list
 from ivr.core.running import Outcome, go_urgent, run
 from ivr.core.state import CallbackOffer, CallState, Listening, QueuePlace
-from ivr.core.steps import (CallbackOfferStep, ConsentStep, LanguageStep, ListenStep, MenuStep, QueueStep, SayStep,
-                            TransferStep)
+from ivr.core.steps import (
+    CallbackOfferStep,
+    ConsentStep,
+    LanguageStep,
+    ListenStep,
+    MenuStep,
+    QueueStep,
+    SayStep,
+    TransferStep,
+)
 from ivr.errors import EngineError
 
 
@@ -110,7 +125,8 @@ def _listen_again(flow, state, current: ListenStep, note: Note):
     attempt = (state.listening.attempt or 0) + 1
     if attempt > current.retries:
         state = state.with_(listening=Listening(mode=state.listening.mode))
-        return run(flow, state.with_(waiting=False).visiting(current.on_fail), [note, Note("gave_up", {"step": state.step})])
+        gave_up = Note("gave_up", {"step": state.step})
+        return run(flow, state.with_(waiting=False).visiting(current.on_fail), [note, gave_up])
     state = state.with_(listening=replace(state.listening, attempt=attempt))
     new_state, actions, _ = enter_listen(flow, state, current)
     return Outcome((note, *actions), new_state)

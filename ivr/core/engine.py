@@ -11,8 +11,18 @@ from datetime import datetime
 
 from ivr.core.actions import Note
 from ivr.core.answers import answer
-from ivr.core.events import (CallbackBooked, CallEnded, CallStarted, Digits, Event, Heard, NoInput, QueueLeft, Speech,
-                             TransferEnded)
+from ivr.core.events import (
+    CallbackBooked,
+    CallEnded,
+    CallStarted,
+    Digits,
+    Event,
+    Heard,
+    NoInput,
+    QueueLeft,
+    Speech,
+    TransferEnded,
+)
 from ivr.core.flow import Flow
 from ivr.core.running import Outcome, go_urgent, run
 from ivr.core.state import CallState

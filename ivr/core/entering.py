@@ -9,15 +9,45 @@ import hashlib
 from dataclasses import replace
 
 from ivr.core import callback_numbers
-from ivr.core.actions import (CancelCallbacks, ConsentRecorded, FreezeRequest, Gather, Listen, Note,
-                              Hangup, JoinQueue, PageSecurityTeam, QueueSettings, RequestCallback, Say, StartRecording,
-                              Transfer, UpdateTicket)
+from ivr.core.actions import (
+    CancelCallbacks,
+    ConsentRecorded,
+    FreezeRequest,
+    Gather,
+    Hangup,
+    JoinQueue,
+    Listen,
+    Note,
+    PageSecurityTeam,
+    QueueSettings,
+    RequestCallback,
+    Say,
+    StartRecording,
+    Transfer,
+    UpdateTicket,
+)
 from ivr.core.flow import Flow
 from ivr.core.prompts import render, say_prompts
 from ivr.core.state import CallState, QueuePlace
-from ivr.core.steps import (CallbackOfferStep, CallbackStep, CancelCallbackStep, Condition, ConsentStep, FreezeStep,
-                            GotoStep, HangupStep, LanguageStep, ListenStep, MenuStep, QueueStep, RouteStep, SayStep,
-                            StartRecordingStep, TicketStep, TransferStep)
+from ivr.core.steps import (
+    CallbackOfferStep,
+    CallbackStep,
+    CancelCallbackStep,
+    Condition,
+    ConsentStep,
+    FreezeStep,
+    GotoStep,
+    HangupStep,
+    LanguageStep,
+    ListenStep,
+    MenuStep,
+    QueueStep,
+    RouteStep,
+    SayStep,
+    StartRecordingStep,
+    TicketStep,
+    TransferStep,
+)
 
 
 def enter_say(flow, state, current: SayStep):

@@ -2,10 +2,11 @@
 and the loaded flow with its prompts, version and opening hours. No files are read here."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Literal, Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -116,7 +117,7 @@ class Flow:
     def language_codes(self) -> list[str]:
         return [lang.code for lang in self.spec.languages]
 
-    def language(self, code: str | None) -> "Language":
+    def language(self, code: str | None) -> Language:
         for lang in self.spec.languages:
             if lang.code == code:
                 return lang

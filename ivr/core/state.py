@@ -9,9 +9,9 @@ Plain frozen data, JSON round-trippable.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
-from typing import Mapping
 
 MAX_PATH = 200
 
@@ -80,13 +80,13 @@ class CallState:
     path: tuple[str, ...] = ()
     ended: bool = False
 
-    def with_(self, **changes) -> "CallState":
+    def with_(self, **changes) -> CallState:
         return replace(self, **changes)
 
-    def with_vars(self, **values: str) -> "CallState":
+    def with_vars(self, **values: str) -> CallState:
         return replace(self, vars=MappingProxyType({**self.vars, **values}))
 
-    def visiting(self, step: str) -> "CallState":
+    def visiting(self, step: str) -> CallState:
         return replace(self, step=step, waiting=False, attempts=0, path=(self.path + (step,))[-MAX_PATH:])
 
     def to_json(self) -> str:
@@ -96,7 +96,7 @@ class CallState:
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "CallState":
+    def from_json(cls, text: str) -> CallState:
         data = json.loads(text)
         data["vars"] = MappingProxyType(data.get("vars", {}))
         data["path"] = tuple(data.get("path", ()))

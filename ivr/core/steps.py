@@ -5,7 +5,7 @@ in a flow file changes.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -237,9 +237,9 @@ class CancelCallbackStep(_Model):
 
 
 Step = Annotated[
-    Union[SayStep, LanguageStep, MenuStep, ConsentStep, RouteStep, TicketStep, StartRecordingStep,
-          HangupStep, GotoStep, TransferStep, FreezeStep, CallbackStep, ListenStep, QueueStep, CallbackOfferStep,
-          CancelCallbackStep],
+    SayStep | LanguageStep | MenuStep | ConsentStep | RouteStep | TicketStep | StartRecordingStep | HangupStep
+    | GotoStep | TransferStep | FreezeStep | CallbackStep | ListenStep | QueueStep | CallbackOfferStep
+    | CancelCallbackStep,
     Field(discriminator="kind"),
 ]
 STEP_KINDS = ("say", "language", "menu", "consent", "route", "ticket", "start_recording", "hangup", "goto",

@@ -27,7 +27,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    calls: Mapped[list["Call"]] = relationship(back_populates="ticket", order_by="Call.started_at")
+    calls: Mapped[list[Call]] = relationship(back_populates="ticket", order_by="Call.started_at")
 
     __table_args__ = (Index("ix_tickets_caller_open", "caller_number", "status", "updated_at"),)
 
@@ -55,8 +55,8 @@ class Call(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
     ticket: Mapped[Ticket | None] = relationship(back_populates="calls")
-    events: Mapped[list["CallEvent"]] = relationship(back_populates="call", order_by="CallEvent.id")
-    consents: Mapped[list["Consent"]] = relationship(back_populates="call", order_by="Consent.id")
+    events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")
+    consents: Mapped[list[Consent]] = relationship(back_populates="call", order_by="Consent.id")
 
 
 class CallEvent(Base):
@@ -123,7 +123,7 @@ class OncallEntry(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)  # team: timezone, regions, language, version
 
 
-ACTIVE_CALLBACK = ("pending", "calling")  # statuses of a call back still to be made (see ivr/callbacks.py)
+ACTIVE_CALLBACK = ("pending", "calling")  # statuses of a call back still to be made (see ivr/callbacks/booking.py)
 
 
 class CallbackRequest(Base):
@@ -152,7 +152,7 @@ class CallbackRequest(Base):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    attempts_made: Mapped[list["CallbackAttempt"]] = relationship(back_populates="request",
+    attempts_made: Mapped[list[CallbackAttempt]] = relationship(back_populates="request",
                                                                   order_by="CallbackAttempt.attempt")
 
     __table_args__ = (
@@ -198,7 +198,8 @@ class Page(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     team: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, acknowledged, escalated, failed
+    # pending, delivered, acknowledged, escalated, failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     level: Mapped[int] = mapped_column(Integer, default=0)  # 0 = on-call people, 1 = escalation list
     payload: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -29,7 +29,7 @@ class EmulatedCall:
     recording_sid: str | None = None
     recording_started_at: float | None = None
     recordings: list[str] = field(default_factory=list)  # every recording SID made on the call
-    legs: list["EmulatedCall"] = field(default_factory=list)  # <Dial> legs
+    legs: list[EmulatedCall] = field(default_factory=list)  # <Dial> legs
     bridged_to: list[str] = field(default_factory=list)  # numbers the caller was connected to, in order
     stream_latencies: list[float] = field(default_factory=list)  # caller's last word -> REST update, seconds
     seconds: float = 0.0

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
-from ivr.queue import desk_queue
 from ivr.callbacks import placing
-from ivr.queue.desk_queue import Member
 from ivr.callbacks.booking import utc
 from ivr.db.models import Call, CallbackRequest
-from ivr.twilio_rest import twilio_client
 from ivr.emulator.scenarios import DeskPreset
+from ivr.queue import desk_queue
+from ivr.queue.desk_queue import Member
+from ivr.twilio_rest import twilio_client
 
 MAX_ATTEMPTS_PLAYED = 10
 
@@ -83,7 +83,7 @@ def play_callbacks(rt, twilio, clock, call_sid: str, preset: Preset) -> list:
         request = newest_for_call(rt.sessions, call_sid)
         if request is None or request.status != "pending":
             break
-        clock.set_moment(utc(request.due_at).astimezone(timezone.utc))
+        clock.set_moment(utc(request.due_at).astimezone(UTC))
         clear(rt, preset)
         before = len(twilio.outbound)
         placing.place(rt, request.key, request.attempts + 1, owner="scenario")

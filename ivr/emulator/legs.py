@@ -8,7 +8,7 @@ the same arguments) that makes one, so this module never imports the interpreter
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urljoin
 
 from ivr.emulator.calls import EmulatedCall
@@ -111,7 +111,7 @@ def enqueue(session, verb, url: str) -> Jump | None:
     session.hear("queue", f"waiting in queue {name}")
     started, result = call.seconds, None
     try:
-        for loop in range(session.options.max_queue_loops):
+        for _ in range(session.options.max_queue_loops):
             jump = session.rest_update()
             if jump is not None:
                 session.hear("queue", f"left queue {name}: redirected")

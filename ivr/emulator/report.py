@@ -3,14 +3,15 @@ printed for a person, and checked against a scenario's expectations."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.emulator import EmulatedCall
+from ivr.audio.timing import speaking_seconds
 from ivr.callbacks.booking import utc
 from ivr.db.models import Call, CallbackRequest
+from ivr.emulator import EmulatedCall
 from ivr.emulator.scenarios import Expect
 
 LONG_PROMPT = 30.0  # seconds; a caller stops listening long before this
@@ -65,7 +66,7 @@ def _callback(sessions, call: EmulatedCall, flows) -> dict | None:
         if request is None:
             return None
         flow = flows.flows.get(request.region) if flows is not None else None
-        zone = flow.hours.zone if flow is not None else timezone.utc
+        zone = flow.hours.zone if flow is not None else UTC
         return {"id": request.id, "status": request.status, "number": request.number, "attempts": request.attempts,
                 "due": utc(request.due_at).astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
                 "last_outcome": request.last_outcome}
@@ -74,7 +75,7 @@ def _callback(sessions, call: EmulatedCall, flows) -> dict | None:
 def _warnings(call: EmulatedCall, report: CallReport) -> list[str]:
     warnings = [h.text for h in call.transcript if h.kind == "warning"]
     for line in call.transcript:
-        seconds = _speaking_seconds(line.text) if line.kind == "say" else 0
+        seconds = speaking_seconds(line.text) if line.kind == "say" else 0
         if seconds > LONG_PROMPT:
             warnings.append(f"a prompt lasts about {seconds:.0f} s (over {LONG_PROMPT:.0f} s): “{line.text[:60]}…”")
     if call.heard_stock_error:
@@ -84,12 +85,6 @@ def _warnings(call: EmulatedCall, report: CallReport) -> list[str]:
     if any(h.kind == "error" for h in call.transcript) and not call.heard_stock_error:
         warnings.append("a webhook failed; the fallback URL answered")
     return warnings
-
-
-def _speaking_seconds(text: str) -> float:
-    from ivr.emulator.interpreter import _speaking_time
-
-    return _speaking_time(text)
 
 
 ENDINGS = {"ivr-hangup": "the IVR hung up", "caller-hangup": "the caller hung up",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from email.utils import formatdate
-from typing import Callable
 
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.datastructures import MultiDict
@@ -147,9 +147,9 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
             if args.get(name):
                 calls = [c for c in calls if getattr(c, attr) == args[name]]
         uri = f"/{API_VERSION}/Accounts/{ledger.account_sid}/Calls.json"
-        return jsonify({"calls": [call_json(ledger, c) for c in calls[:page_size]], "end": min(len(calls), page_size) - 1,
-                        "first_page_uri": uri, "next_page_uri": None, "page": 0, "page_size": page_size,
-                        "previous_page_uri": None, "start": 0, "uri": uri})
+        return jsonify({"calls": [call_json(ledger, c) for c in calls[:page_size]],
+                        "end": min(len(calls), page_size) - 1, "first_page_uri": uri, "next_page_uri": None,
+                        "page": 0, "page_size": page_size, "previous_page_uri": None, "start": 0, "uri": uri})
 
     @app.post(f"{BASE}/Messages.json")
     def create_message(account):
@@ -161,7 +161,8 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
         if not form.get("Body") and not form.get("MediaUrl"):
             return _error(400, 21602, "Message body is required.")
         message = {"sid": new_sid("SM"), "account_sid": ledger.account_sid, "to": form["To"],
-                   "from": form.get("From"), "body": form.get("Body", ""), "status": "queued", "direction": "outbound-api",
+                   "from": form.get("From"), "body": form.get("Body", ""), "status": "queued",
+                   "direction": "outbound-api",
                    "api_version": API_VERSION, "date_created": formatdate(usegmt=True), "num_segments": "1",
                    "price": None, "price_unit": "USD", "error_code": None, "error_message": None,
                    "uri": f"/{API_VERSION}/Accounts/{ledger.account_sid}/Messages/MM.json"}
@@ -294,7 +295,7 @@ class RestServer:
         # A short poll interval so leaving the context (every test's teardown) takes milliseconds, not 0.5 s.
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
-    def __enter__(self) -> "RestServer":
+    def __enter__(self) -> RestServer:
         self.thread.start()
         return self
 

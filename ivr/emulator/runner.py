@@ -42,7 +42,7 @@ class Dialer:
         self.twilio.numbers.update({n: self._number(n) for flow in flows for n in flow.numbers})
 
     @classmethod
-    def in_process(cls, settings: Settings, database_url: str | None = None) -> "Dialer":
+    def in_process(cls, settings: Settings, database_url: str | None = None) -> Dialer:
         """The service inside this process, on `database_url` (default: the configured database), served
         on a local port (media streams need real sockets), its Twilio REST client pointed at the emulator."""
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the local servers' request lines
@@ -59,7 +59,7 @@ class Dialer:
                    runtime)
 
     @classmethod
-    def over_http(cls, settings: Settings, url: str) -> "Dialer":
+    def over_http(cls, settings: Settings, url: str) -> Dialer:
         """Against a running service at `url`; requests are signed for IVR_PUBLIC_URL, as Twilio signs them."""
         return cls(settings, load_flows(settings.flows_dir), HttpTransport(connect_to=url),
                    make_sessions(make_engine(settings.database_url)))

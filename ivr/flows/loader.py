@@ -7,10 +7,10 @@ adds the checks that look across the whole graph. Both report problems as
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 import yaml
 from pydantic import ValidationError

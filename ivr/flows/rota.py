@@ -9,6 +9,7 @@ after the primary and secondary, the chain goes on with the team's escalation li
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -152,8 +153,6 @@ class Rota:
 
 def load_rota(flows_dir: Path, regions: set[str] | None = None) -> tuple[Rota | None, list[str]]:
     """Read and check flows/oncall.yaml. Returns the rota (None if unusable) and every problem."""
-    import hashlib
-
     path = Path(flows_dir) / ROTA_FILE
     rel = f"{Path(flows_dir).name}/{ROTA_FILE}"
     if not path.is_file():

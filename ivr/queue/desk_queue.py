@@ -73,7 +73,7 @@ class Member:
         return data
 
     @classmethod
-    def from_hash(cls, data: dict[str, str]) -> "Member":
+    def from_hash(cls, data: dict[str, str]) -> Member:
         values = {k: data.get(k, "") for k in ("call_sid", "kind", "band", "region", "language", "ticket", "issue",
                                                "request")}
         return cls(**values, settings=QueueSettings(**json.loads(data.get("settings") or "{}")))

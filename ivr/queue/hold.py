@@ -3,12 +3,13 @@ joining, and each time the hold music comes round), the offer of a call back onc
 and the hold music or quiet in between; and what the agent and a called-back customer hear."""
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Dial, Gather as GatherVerb, VoiceResponse
+from twilio.twiml.voice_response import Dial, VoiceResponse
+from twilio.twiml.voice_response import Gather as GatherVerb
 
-from ivr.core.actions import QueueSettings, Say
-from ivr.queue.desk_queue import Member
-from ivr.core.flow import Flow
 from ivr.calls.twiml import add_enqueue
+from ivr.core.actions import QueueSettings, Say
+from ivr.core.flow import Flow
+from ivr.queue.desk_queue import Member
 
 SHORT_WAIT = 90  # seconds; below this the caller hears "about a minute"
 AGENT_RING_SECONDS = 20

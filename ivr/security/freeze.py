@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import jobs
+from ivr.db.models import FreezeRequest, Ticket
 from ivr.runtime import Runtime
 from ivr.security.signing import signed_body
-from ivr.db.models import FreezeRequest, Ticket
 
 log = logging.getLogger(__name__)
 ASK_NOW_TIMEOUT = 2.0  # seconds the caller waits for the account system

@@ -14,10 +14,10 @@ import requests
 from sqlalchemy.orm import Session
 
 from ivr import jobs
-from ivr.runtime import Runtime
-from ivr.security.signing import signed_body
 from ivr.db.models import Page, Ticket
 from ivr.flows.rota import Team
+from ivr.runtime import Runtime
+from ivr.security.signing import signed_body
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,8 @@ def whisper(rt: Runtime, parent_sid: str, attempt: int, accept_seconds: int) -> 
     language = team.language if team else "en"
     transcript = state.transcript
     values = {"region_name": flow.name, "language_name": LANGUAGE_NAMES.get(state.language, state.language),
-              "issue_words": ISSUE_WORDS.get("account_takeover"), "ticket_digits": ", ".join(state.vars.get("ticket", "")),
+              "issue_words": ISSUE_WORDS.get("account_takeover"),
+              "ticket_digits": ", ".join(state.vars.get("ticket", "")),
               "caller_words": f"The caller said: {' '.join(transcript.split()[:12])}." if transcript else ""}
     brief = _agent_words(rt, flow, language, ["agent_brief", "agent_accept"], values)
     not_accepted = _agent_words(rt, flow, language, ["agent_not_accepted"])

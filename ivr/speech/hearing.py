@@ -36,7 +36,7 @@ class Decision:
         return json.dumps(self.__dict__, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> "Decision":
+    def from_json(cls, raw: str) -> Decision:
         return cls(**json.loads(raw))
 
 
@@ -67,14 +67,14 @@ class Hearing:
 
     def recognizer(self, language: str):
         """A fresh recogniser on the shared model; a closed phrase grammar for IVR_SPEECH_GRAMMAR languages."""
-        from ivr.speech.recognizer import Recognizer  # imports vosk (~0.5 s, native code): only processes that hear load it
+        from ivr.speech.recognizer import Recognizer  # noqa: PLC0415 (vosk, native: loaded only where callers are heard)
 
         model = load_model(language, self.models)
         grammar = intents.grammar(self.books[language]) if language in self.settings.speech_grammar else None
         return Recognizer(model, grammar=grammar)
 
     def transcribe_wav(self, language: str, wav: bytes) -> str:
-        from ivr.speech.recognizer import transcribe_wav  # imports vosk: see recognizer() above
+        from ivr.speech.recognizer import transcribe_wav  # noqa: PLC0415 (vosk: as in recognizer())
 
         grammar = intents.grammar(self.books[language]) if language in self.settings.speech_grammar else None
         return transcribe_wav(load_model(language, self.models), wav, grammar)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ivr.audio import mulaw
 from ivr.speech.hearing import Decision, Hearing
 
 VOICED_RMS = 400  # 16-bit PCM: a phone line's noise sits well below, speech well above
-LEAD_IN_FRAMES = 0  # quiet before speech is not fed at all: any lead-in made the small Korean model less accurate (bench/RESULTS.md)
+# Quiet before speech is not fed at all: any lead-in made the small Korean model less accurate (bench/RESULTS.md).
+LEAD_IN_FRAMES = 0
 
 
 class StreamListener:

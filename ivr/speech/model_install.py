@@ -15,7 +15,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -183,7 +183,7 @@ def _model_in(folder: Path, source: str) -> Path:
 
 
 def _put_in_place(model: Path, language: str, dest_root: Path, provenance: dict) -> Installed:
-    stamp = {"language": language, **provenance, "installed_at": datetime.now(timezone.utc).isoformat()}
+    stamp = {"language": language, **provenance, "installed_at": datetime.now(UTC).isoformat()}
     (model / PROVENANCE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     target = dest_root / language
     retired = None

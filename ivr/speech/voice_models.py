@@ -40,7 +40,7 @@ class ModelInfo:
     size_bytes: int
 
     @classmethod
-    def measure(cls, language: str, path: Path, source: Source) -> "ModelInfo":
+    def measure(cls, language: str, path: Path, source: Source) -> ModelInfo:
         return cls(language, path, source, folder_size(path))
 
 
@@ -111,11 +111,11 @@ def package_model(language: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-_loaded: dict[Path, "vosk.Model"] = {}
+_loaded: dict[Path, vosk.Model] = {}
 _loading = threading.Lock()
 
 
-def load_model(language: str, paths: Mapping[str, ModelInfo] | None = None) -> "vosk.Model":
+def load_model(language: str, paths: Mapping[str, ModelInfo] | None = None) -> vosk.Model:
     """The vosk model for `language`, loaded on first use and shared by every caller after that."""
     info = _find(language, model_paths() if paths is None else paths)
     key = info.path.resolve()
@@ -174,8 +174,8 @@ def _packaged_hint(language: str) -> str:
     return f" and the {module.replace('_', '-')} package is not installed" if module else ""
 
 
-def _load(info: ModelInfo) -> "vosk.Model":
-    import vosk
+def _load(info: ModelInfo) -> vosk.Model:
+    import vosk  # noqa: PLC0415 (native library: loaded only by processes that hear callers)
 
     vosk.SetLogLevel(-1)  # keep vosk's start-up chatter out of our logs; its errors still reach stderr
     where = f"speech model for {info.language!r} at {info.path} ({info.source})"

@@ -1,18 +1,17 @@
 """Webhooks of the calls we place to call callers back: the call's URL (answered, with Twilio's
 answering machine detection), the asynchronous machine detection result, and call status. Every
 route is signed and names the attempt (`?attempt=<idempotency key>`); each hands over to
-ivr.callback_calls."""
+ivr.callbacks.placing."""
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, request
 
-from ivr.callbacks import placing
-from ivr.callbacks import scheduling
+from ivr.callbacks import placing, scheduling
 from ivr.web import runtime
-from ivr.web.signature import twilio_signed
 from ivr.web.replies import answers_twiml
+from ivr.web.signature import twilio_signed
 
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
 log = logging.getLogger(__name__)

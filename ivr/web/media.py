@@ -61,7 +61,7 @@ def register(app) -> None:
                     params = start.get("customParameters", {})
                     attempt = int(params.get("attempt", 0))
                     listener = StreamListener(rt.service(Hearing), params.get("language", "en"),
-                                              lambda decision: _act(rt, call_sid, attempt, decision),
+                                              lambda decision, sid=call_sid, n=attempt: _act(rt, sid, n, decision),
                                               give_up_ms=int(params.get("give_up_ms", 0)) or None)
                 elif event == "media" and listener is not None:
                     listener.feed(base64.b64decode(message["media"]["payload"]))

@@ -1,9 +1,12 @@
 """Health, readiness and metrics for whoever runs the service. No signature: nothing here moves a call."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import hmac
+
+from flask import Blueprint, jsonify, request
 from sqlalchemy import text
 
+from ivr.security.paging import acknowledge
 from ivr.web import runtime
 
 bp = Blueprint("ops", __name__)
@@ -41,12 +44,6 @@ def metrics():
 @bp.post("/ops/pages/<int:page_id>/ack")
 def acknowledge_page(page_id: int):
     """The pager (or a person) acknowledges a page: `Authorization: Bearer <IVR_PAGER_SECRET>`."""
-    import hmac
-
-    from flask import request
-
-    from ivr.security.paging import acknowledge
-
     rt = runtime()
     secret = rt.settings.pager_secret
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

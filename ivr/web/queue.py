@@ -1,14 +1,14 @@
 """The agents' queue's webhooks: the hold music (Twilio's waitUrl), keys pressed while holding,
 leaving Twilio's queue (the <Enqueue> action), the agent's whisper and the end of the agent's call.
-Every route is signed; each hands over to ivr.queueing."""
+Every route is signed; each hands over to ivr.queue.waiting."""
 from __future__ import annotations
 
 from flask import Blueprint, request
 
 from ivr.queue import waiting
 from ivr.web import runtime
-from ivr.web.signature import twilio_signed
 from ivr.web.replies import agent_safe, answers_twiml
+from ivr.web.signature import twilio_signed
 
 bp = Blueprint("queue", __name__, url_prefix="/voice/queue")
 

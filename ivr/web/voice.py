@@ -109,8 +109,9 @@ def whisper():
 @agent_safe
 def whisper_answer():
     form = request.form
-    return warm_transfer.whisper_answer(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
-                                 form.get("Digits", ""), form.get("CallSid", ""))
+    attempt = request.args.get("attempt", type=int, default=0)
+    return warm_transfer.whisper_answer(runtime(), form["ParentCallSid"], attempt, form.get("Digits", ""),
+                                        form.get("CallSid", ""))
 
 
 # -- listen steps: what the caller said, heard by a media stream, a recording or Twilio ----------

@@ -27,6 +27,7 @@ def test_bad_signature_gets_403_and_nothing_is_written(route, forgery, client, s
               "garbage": {"signature": "bm90IGEgc2lnbmF0dXJl"}, "tampered": {}}[forgery]
     if forgery == "tampered":
         from twilio.request_validator import RequestValidator
+
         from tests.conftest import AUTH_TOKEN
         from tests.webhooks import standard
         good = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + route, standard(PARAMS))

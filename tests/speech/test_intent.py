@@ -8,11 +8,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.speech.intent import INTENT_NAMES, Intent, classify, grammar, load_phrasebooks, urgent_partial
 from ivr.settings import PROJECT_ROOT
+from ivr.speech.intent import INTENT_NAMES, Intent, classify, grammar, load_phrasebooks, urgent_partial
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
-CASES_DIR = Path(__file__).parent / "intent_cases"
+CASES_DIR = Path(__file__).parent.parent / "intent_cases"
 LABELLED = sorted(path.stem for path in CASES_DIR.glob("*.yaml"))
 REQUIRED_ACCURACY = 0.9
 

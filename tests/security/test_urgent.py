@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from ivr import create_app
+from ivr.db.models import Call, CallbackRequest, FreezeRequest, Page
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import FlaskTransport
-from ivr.db.models import Call, CallbackRequest, FreezeRequest, Page
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, run_jobs, service_env
 from tests.receiver import Receiver
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 IVR = Path(sys.executable).with_name("ivr")
 GB, US = "+442079460100", "+14155550100"

@@ -62,7 +62,7 @@ def test_served_app_takes_a_whole_call_behind_a_tls_proxy(service):
 
 
 def test_ivr_call_drives_the_running_service_over_http(service, redis_url, database_url):
-    scenario = Path(__file__).parent.parent / "scenarios" / "common" / "unsupported_number.yaml"
+    scenario = Path(__file__).parent.parent.parent / "scenarios" / "common" / "unsupported_number.yaml"
     env = service_env(redis_url, database_url, free_port())
     result = subprocess.run([str(IVR), "call", "--url", service, str(scenario)], env=env, capture_output=True,
                             text=True, timeout=60)
@@ -75,7 +75,7 @@ def test_ivr_call_drives_the_running_service_over_http(service, redis_url, datab
 
 
 def test_service_refuses_to_start_on_a_broken_flow(redis_url, database_url):
-    broken = Path(__file__).parent / "broken_flows"
+    broken = Path(__file__).parent.parent / "broken_flows"
     result = subprocess.run([str(IVR), "serve"], env=service_env(redis_url, database_url, free_port(), broken),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0

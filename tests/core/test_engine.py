@@ -6,13 +6,15 @@ import textwrap
 import pytest
 
 from ivr.core import engine
-from ivr.core.entering import ENTER
 from ivr.core.actions import ConsentRecorded, Gather, Hangup, JoinQueue, Note, Say, StartRecording, UpdateTicket
-from ivr.errors import EngineError
-from ivr.flows.loader import load_flows
+from ivr.core.entering import ENTER
 from ivr.core.events import CallEnded, CallStarted, Digits, Heard, NoInput, Speech
 from ivr.core.state import CallState
+from ivr.errors import EngineError
+from ivr.flows.loader import load_flows
 from tests.flowkit import SHIPPED, at, mini_region, shipped, write_flows
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 WEEKDAY_NOON_LA = at("2026-11-24T12:00", "America/Los_Angeles")  # a Tuesday
 NIGHT_LA = at("2026-11-24T23:30", "America/Los_Angeles")
@@ -371,7 +373,8 @@ def polyglot(tmp_path_factory):
     ("1", "I know, yes", "given"),  # the "no" inside "know" is not a no
 ])
 def test_spoken_consent_words_in_every_language(polyglot, key, answer, outcome):
-    started = engine.step(polyglot, engine.new_call(polyglot, "CA" + "2" * 32, ticket="1234567"), CallStarted(), NIGHT_LA)
+    new = engine.new_call(polyglot, "CA" + "2" * 32, ticket="1234567")
+    started = engine.step(polyglot, new, CallStarted(), NIGHT_LA)
     asked = engine.step(polyglot, started.state, Digits(key), NIGHT_LA)
     answered = engine.step(polyglot, asked.state, Speech(answer), NIGHT_LA)
     assert [(c.outcome, c.method) for c in of(answered, ConsentRecorded)] == [(outcome, "speech")]

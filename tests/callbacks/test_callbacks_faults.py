@@ -9,24 +9,25 @@ import signal
 import subprocess
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from redis import Redis
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select
 
-from click.testing import CliRunner
-
-from ivr.callbacks import reconciler, scheduling
-from ivr.callbacks import booking
-from ivr.cli.callbacks import callbacks as callbacks_cli
 from ivr import jobs
-from ivr.emulator import Agent, Press, Silence
+from ivr.callbacks import booking, reconciler, scheduling
+from ivr.cli.callbacks import callbacks as callbacks_cli
 from ivr.db.models import CallbackRequest, Ticket
+from ivr.emulator import Agent, Press, Silence
 from tests.callback_world import BOOK_FROM_THE_QUEUE, GB, OLIVIA, make_world, wait_for
+from tests.conftest import real_time_env
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 
 def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(settings, clock, sessions):
@@ -57,7 +58,8 @@ def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(sett
         assert reconciler.reconcile(world.rt)["rescheduled"] == 0  # still within its heartbeat: left alone
         started = StartedJobRegistry(queue=Queue("callbacks", connection=world.rt.jobs))
         # the job's timeout (2 s) and the grace pass on the system clock: that is how long the worker is silent
-        assert wait_for(lambda: job_id in started.get_expired_job_ids(time.time()), timeout=2 + jobs.ABANDONED_GRACE + 5)
+        assert wait_for(lambda: job_id in started.get_expired_job_ids(time.time()),
+                        timeout=2 + jobs.ABANDONED_GRACE + 5)
         reconciler.reconcile(world.rt)
         assert Job.fetch(job_id, connection=world.rt.jobs).get_status() == JobStatus.SCHEDULED  # RQ retries it
         clock.advance(seconds=1)  # RQ retries the job after 1 s of service time
@@ -92,7 +94,7 @@ class _Server:
         self.command, self.url, self.process = command, url, None
 
     def start(self):
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, env=real_time_env())
         assert wait_for(lambda: _pings(self.url), timeout=10)
 
     def kill(self):
@@ -151,7 +153,7 @@ def test_redis_restarted_loses_no_call_back_and_the_reconciler_restores_what_it_
 
 def test_two_requests_at_the_same_moment_make_one_call_back(world, sessions):
     """Eight webhooks book a call back for the same number and ticket at once: one request, updated."""
-    now = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     with sessions.begin() as db:
         ticket = Ticket(reference="4821000", region="gb", caller_number="+447400123441", status="open",
                         priority="P3", created_at=now, updated_at=now)
@@ -240,7 +242,7 @@ def test_an_answering_machine_is_hung_up_on_and_tried_again_until_the_caller_ans
     assert (request.status, request.attempts, request.last_outcome) == ("completed", 2, "answered")
     assert [a.outcome for a in world.attempts("+447400123451")] == ["machine", "answered"]
     assert [a.answered_by for a in world.attempts("+447400123451")] == ["machine_start", "human"]
-    from tests.test_urgent import timeline
+    from tests.security.test_urgent import timeline
 
     events = timeline(world.sessions, first.sid)
     assert [d["outcome"] for k, d in events if k == "callback_outcome"] == ["machine", "answered"]

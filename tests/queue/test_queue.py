@@ -3,23 +3,26 @@ estimated wait from recent conversations, a full queue, missed agents, and the d
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from redis import Redis
 
-from ivr.queue import desk_queue
-from ivr.core.actions import QueueSettings
-from ivr.queue.desk_queue import Member
 from ivr.cli.desks import desks as desks_cli
-from ivr.flows.desks import Agent as DeskAgent, Desk, load_desks
+from ivr.core.actions import QueueSettings
 from ivr.emulator import Agent, Press, Silence
+from ivr.flows.desks import Agent as DeskAgent
+from ivr.flows.desks import Desk, load_desks
+from ivr.queue import desk_queue
+from ivr.queue.desk_queue import Member
 from tests.callback_world import GB, OLIVIA, TOM, make_world
 
-DESK = Desk("support-test", ("gb",), (DeskAgent("ann", "Ann", "+447400900401"), DeskAgent("bob", "Bob", "+447400900402")),
-            300)
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
+
+DESK = Desk("support-test", ("gb",),
+            (DeskAgent("ann", "Ann", "+447400900401"), DeskAgent("bob", "Bob", "+447400900402")), 300)
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -158,7 +161,7 @@ def test_an_agent_who_does_not_answer_rests_and_the_caller_keeps_their_place(wor
     call = world.twilio.call(GB, "+447400123472", [Silence(), Press("2"), Press("6")])
     assert [leg.to for leg in call.legs] == [OLIVIA, TOM] and call.bridged_to == [TOM]
     assert world.rt.redis.get("ivr:queue:support-gb:agent:olivia") == "away"
-    from tests.test_urgent import timeline
+    from tests.security.test_urgent import timeline
 
     kinds = [k for k, _ in timeline(world.sessions, call.sid)]
     assert kinds.count("queue_joined") == 1 and "queue_rejoined" in kinds and "agent_missed" in kinds

@@ -24,8 +24,7 @@ from ivr.emulator.speech import synthesize
 from ivr.errors import ModelBroken, ModelInstallFailed, ModelMissing, SettingsError
 from ivr.speech.model_install import PROVENANCE, CatalogueEntry, download, install
 from ivr.speech.recognizer import Recognizer, transcribe_ulaw, transcribe_wav
-from ivr.speech.voice_models import (check_models, load_model, model_paths, package_model,
-                              parse_voice_models)
+from ivr.speech.voice_models import check_models, load_model, model_paths, package_model, parse_voice_models
 
 # Written the way the model splits words: particles and endings apart.
 SUPPORT_PHRASES = ["계정 이 해킹 당했 어요", "비밀번호 를 잊어버렸 어요", "출금 이 안 돼요",

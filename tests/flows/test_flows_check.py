@@ -142,7 +142,8 @@ URGENT_REGION = """\
 
 
 def test_the_urgent_path_is_checked(tmp_path):
-    region = mini_region(URGENT_REGION, consent="one-party").replace("steps:\n", 'urgent: {key: "9", start: security}\nsteps:\n')
+    region = mini_region(URGENT_REGION, consent="one-party")
+    region = region.replace("steps:\n", 'urgent: {key: "9", start: security}\nsteps:\n')
     write_flows(tmp_path, region)
     result = check(tmp_path)
     assert result.exit_code == 1

@@ -1,14 +1,18 @@
 """Random walks through every shipped flow: no recording ever starts before consent in an all-party region."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings, strategies as st
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ivr.core import engine
 from ivr.core.actions import BookCallback, ConsentRecorded, Gather, JoinQueue, Listen, StartRecording, Transfer
-from ivr.core.events import CallStarted, CallbackBooked, Digits, Heard, NoInput, QueueLeft, Speech, TransferEnded
+from ivr.core.events import CallbackBooked, CallStarted, Digits, Heard, NoInput, QueueLeft, Speech, TransferEnded
 from tests.flowkit import shipped
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 FLOWS = shipped()
 events = st.one_of(
@@ -43,7 +47,7 @@ def fit(event, flow, state):
         return Heard(text, intent, confidence, urgent=intent == "account_takeover", source="stream")
     return event
 moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)).map(
-    lambda d: d.replace(tzinfo=timezone.utc))
+    lambda d: d.replace(tzinfo=UTC))
 
 
 @settings(max_examples=300, deadline=None)

@@ -3,28 +3,27 @@ one active request per number and ticket, answering machines (synchronous and as
 detection), retries within opening hours, urgent security call backs, and `ivr callbacks`."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from ivr.queue import desk_queue
-from ivr.callbacks import placing
-from ivr.callbacks import scheduling
-from ivr.callbacks import booking
-from ivr.core import engine
-from ivr.queue import waiting
-from ivr.core.actions import BookCallback, Gather
-from ivr.queue.desk_queue import Member
-from ivr.core.callback_numbers import check
+from ivr.callbacks import booking, placing, scheduling
 from ivr.cli.callbacks import callbacks as callbacks_cli
-from ivr.emulator import Agent, Press
+from ivr.core import engine
+from ivr.core.actions import BookCallback, Gather
+from ivr.core.callback_numbers import check
+from ivr.core.events import CallbackBooked, CallStarted, Digits, QueueLeft
 from ivr.core.state import CallbackOffer
-from ivr.core.events import CallStarted, CallbackBooked, Digits, QueueLeft
+from ivr.emulator import Agent, Press
+from ivr.queue import desk_queue, waiting
+from ivr.queue.desk_queue import Member
 from tests.callback_world import BOOK_WHEN_CLOSED, GB, OLIVIA, make_world, shipped_flows
 from tests.flowkit import at
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 EMMA = "+447700900211"  # on call for security-europe on a Tuesday morning
 
@@ -153,7 +152,7 @@ def test_a_full_queue_or_a_closed_desk_sends_the_caller_to_the_overflow_offer():
 
 
 def test_asking_again_updates_the_one_active_request_for_that_number_and_ticket(sessions):
-    now = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     with sessions.begin() as db:
         first = booking.request(db, None, None, "+447400123481", "normal", "caller_queue", now,
                                   due=now + timedelta(minutes=10))
@@ -200,7 +199,7 @@ def test_asynchronous_machine_detection_hangs_up_through_the_rest_api(settings, 
 
 def test_an_urgent_call_back_goes_straight_to_the_security_team(world, clock, sessions):
     """An urgent security call back, answered, runs the urgent path: the on-call chain, not the queue."""
-    from tests.test_urgent import nobody_answers
+    from tests.security.test_urgent import nobody_answers
 
     nobody_answers(world, clock, caller="+447400123485")
     request = world.request("+447400123485")

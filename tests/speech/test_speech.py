@@ -14,10 +14,12 @@ import yaml
 from sqlalchemy import select
 
 from ivr import create_app
+from ivr.db.models import Call
 from ivr.emulator import Agent, Press, Silence, Speak
 from ivr.errors import FlowError
-from ivr.db.models import Call
 from tests.flowkit import SHIPPED
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 KR, GB, SG = "+8225550100", "+442079460100", "+6565550100"
 CANNOT_LOG_IN = "로그인 할 수 없 어요"  # "I cannot log in"
@@ -26,7 +28,7 @@ CANNOT_LOG_IN = "로그인 할 수 없 어요"  # "I cannot log in"
 def timeline(sessions, sid):
     with sessions() as db:
         call = db.scalars(select(Call).where(Call.call_sid == sid)).one()
-        call.ticket  # load it while the session is open
+        _ = call.ticket  # load it while the session is open
         return call, [(e.kind, e.detail) for e in call.events]
 
 

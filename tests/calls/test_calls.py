@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ivr.emulator import HangUp, Press, Silence, Speak
 from ivr.db.models import Call, Consent, Ticket
+from ivr.emulator import HangUp, Press, Silence, Speak
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 OPEN = {"us": ("2026-11-24T10:00", "America/Los_Angeles"), "gb": ("2026-11-24T10:00", "Europe/London"),
         "sg": ("2026-11-24T10:00", "Asia/Singapore"), "hk": ("2026-11-24T10:00", "Asia/Hong_Kong"),
@@ -34,7 +36,7 @@ def consent_answer(region: str, yes: bool) -> list:
 def call_row(sessions, sid) -> Call:
     with sessions() as db:
         call = db.scalars(select(Call).where(Call.call_sid == sid)).one()
-        call.ticket, call.events, call.consents  # load while the session is open
+        _ = call.ticket, call.events, call.consents  # load while the session is open
         return call
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from ivr.emulator.runner import Dialer
 from ivr.cli import main
-from ivr.errors import ScenarioError
+from ivr.emulator.runner import Dialer
 from ivr.emulator.scenarios import load_scenario, load_scenarios
+from ivr.errors import ScenarioError
 from ivr.settings import PROJECT_ROOT
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+
+pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 
