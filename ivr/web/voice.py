@@ -131,7 +131,7 @@ def listen():
 def listen_recorded():
     form = request.form
     return listen_results.from_recording(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
-                                      form.get("RecordingUrl", ""), form.get("Digits"))
+                                      form.get("RecordingSid") or form.get("RecordingUrl", ""), form.get("Digits"))
 
 
 @bp.post("/listen/cloud")
