@@ -121,8 +121,8 @@ def _classify_run(tokens, first: int, last: int, chars: str, known: set[str]) ->
     if len(chars) >= KEY_MIN_CHARACTERS and letters >= 2 and len(chars) - letters >= 2:
         return [("private_key", first, last)]
     if letters:  # digits with a few letters around (a word like "a" or "see"): the digit stretch alone counts
-        return [hit for f, l, part in _digit_stretches(tokens, first, last, chars)
-                for hit in _classify_digits(tokens, f, l, part, known)]
+        return [hit for start, end, part in _digit_stretches(tokens, first, last, chars)
+                for hit in _classify_digits(tokens, start, end, part, known)]
     return _classify_digits(tokens, first, last, chars, known)
 
 

@@ -51,7 +51,8 @@ PASSWORD_PHRASES = {
     "en": ("mypasswordis", "thepasswordis", "mypassphraseis", "mypasscodeis", "mypinis", "thepinis",
            "mypasswordsis", "passwordis"),
     "es": ("micontrasenaes", "lacontrasenaes", "contrasenaes", "miclavees", "laclavees", "mipines"),
-    "ko": ("비밀번호는", "비밀번호가", "비밀번호은", "비번은", "비번이", "패스워드는", "패스워드가", "암호는", "암호가"),
+    "ko": ("비밀번호는", "비밀번호가", "비밀번호은", "비번은", "비번이", "패스워드는", "패스워드가", "암호는",
+           "암호가"),
     "zh": ("我的密码是", "密码是", "口令是", "密码为", "我的密碼是", "密碼是"),
 }
 PASSWORD_PHRASES["yue"] = PASSWORD_PHRASES["zh"] + ("密碼係", "密码系")
