@@ -33,7 +33,8 @@ def show(reference: str) -> None:
                       if ticket.legal_hold else ""))
         for call in ticket.calls:
             click.echo(f"\ncall {call.call_sid}  {utc(call.started_at):%Y-%m-%d %H:%M:%S}Z  {call.status}  "
-                       f"{call.duration_seconds or 0} s  consent {call.consent or '-'}  language {call.language or '-'}")
+                       f"{call.duration_seconds or 0} s  consent {call.consent or '-'}  "
+                       f"language {call.language or '-'}")
             for event in call.events:
                 detail = json.dumps(event.detail, ensure_ascii=False, default=str) if event.detail else ""
                 click.echo(f"  {utc(event.at):%H:%M:%S}  {event.kind:<28} {detail}")
