@@ -174,11 +174,11 @@ def _luhn(digits: str) -> bool:
 def _seed_phrases(tokens: list[str], language: str) -> list[tuple[str, int, int]]:
     words = vocab.bip39_words(language)
     single = vocab.single_character_lists(language)
-    neutral = vocab.FILLERS | ({} if single else set(vocab.spoken_digits(language)))  # "one", "two" are listed
+    neutral = vocab.FILLERS | set(vocab.spoken_digits(language))  # "one", 一 are listed, but are numbers here
 
     def listed(token: str) -> bool:
         if single and len(token) == 1 and not token.isascii():
-            return token in words
+            return token in words and token not in neutral
         return (len(token) > 1 or not single) and token in words and token not in neutral
 
     runs, first, count, last = [], None, 0, None
