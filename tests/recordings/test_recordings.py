@@ -4,6 +4,7 @@ at the emulated Twilio; a declined consent leaves nothing anywhere; a Korean cal
 has word timings; the media is fetched from the API host whatever the callback says."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import stat
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from ivr.cli.main import main
 from ivr.db.models import Recording, Ticket
 from ivr.recordings.storage import S3Store
+from ivr.speech.hearing import Hearing
 from tests.receiver import Receiver
 from tests.recordings.conftest import DECLINE, KOREAN, KR, make_recordings_world
 
@@ -123,3 +125,55 @@ def test_ivr_tickets_show_prints_the_calls_timeline_and_recordings(recorded):
     assert f"{call.recording_sid}  stored" in result.output and "channel 1 (caller): no model for en" in result.output
     listed = CliRunner().invoke(main, ["recordings", "list"], env=recorded.env)
     assert call.recording_sid in listed.output and stored.storage_key in listed.output
+
+
+def test_a_recording_without_a_model_is_transcribed_and_redacted_once_one_is_installed(settings, clock, sessions):
+    made = make_recordings_world(settings, clock, sessions)
+    try:
+        clock.set("2026-11-24T10:00", "Asia/Seoul")
+        made.rt.service(Hearing).models.pop("ko")  # this service has no Korean model yet
+        call = made.call("+821012345612", KOREAN, to=KR)
+        made.work()
+        waiting = made.recording(call.sid)
+        assert waiting.status == "stored" and waiting.redaction == "no model for ko"
+        assert [t.note for t in waiting.transcripts] == ["no model for ko", "no model for ko"]
+        assert ("recording_not_transcribed", {"recording_sid": call.recording_sid, "reason": "no model for ko",
+                                              "redaction": "not possible without a transcript"}) \
+            in made.events(call.sid)
+        result = CliRunner().invoke(main, ["recordings", "transcribe", "--missing"], env=made.env)  # has the model
+        assert result.exit_code == 0 and "transcribed 1" in result.output, result.output
+        done = made.recording(call.sid)
+        assert done.redaction == "done" and done.transcripts[0].status == "done" and done.transcripts[0].words
+        assert [k for k, _ in made.events(call.sid)].count("recording_transcribed") == 1
+    finally:
+        made.rest.__exit__(None, None, None)
+
+
+def test_the_original_is_kept_only_encrypted_and_only_an_audited_export_reads_it(settings, clock, sessions, tmp_path):
+    key = base64.b64encode(bytes(range(32))).decode()
+    made = make_recordings_world(settings, clock, sessions, recordings_original_key=key)
+    try:
+        clock.set("2026-11-24T10:00", "Europe/London")
+        call = made.call("+447700900506")
+        made.work()
+        stored = made.recording(call.sid)
+        sealed = settings.recordings_dir / stored.original_key
+        assert stored.original_key.endswith(".original.wav.enc") and b"RIFF" not in sealed.read_bytes()[:64]
+        out = tmp_path / "original.wav"
+        result = CliRunner().invoke(main, ["recordings", "export-original", call.recording_sid, "--reason",
+                                           "takeover investigation SEC-88", "--by", "secops", "--out", str(out)],
+                                    env=made.env)
+        assert result.exit_code == 0, result.output
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == stored.source_sha256  # Twilio's WAV, as it came
+        exported = next(d for k, d in made.events(call.sid) if k == "original_exported")
+        assert exported["by"] == "secops" and exported["reason"] == "takeover investigation SEC-88"
+        deleted = CliRunner().invoke(main, ["recordings", "delete", "--ticket", _reference(made, stored),
+                                            "--reason", "erasure request"], env=made.env)
+        assert deleted.exit_code == 0 and not sealed.exists()
+    finally:
+        made.rest.__exit__(None, None, None)
+
+
+def _reference(made, recording) -> str:
+    with made.world.sessions() as db:
+        return db.get(Ticket, recording.ticket_id).reference
