@@ -8,7 +8,6 @@ import base64
 import hashlib
 import stat
 
-import pytest
 from click.testing import CliRunner
 from pydub import AudioSegment
 from sqlalchemy import func, select
@@ -19,8 +18,6 @@ from ivr.recordings.storage import S3Store
 from ivr.speech.hearing import Hearing
 from tests.receiver import Receiver
 from tests.recordings.conftest import DECLINE, KOREAN, KR, make_recordings_world
-
-pytestmark = pytest.mark.time_sensitive  # retention and jobs follow the service's clock
 
 
 def test_a_consented_call_is_stored_with_its_ticket_verified_then_deleted_at_twilio(recorded, settings):

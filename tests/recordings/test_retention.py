@@ -20,7 +20,7 @@ from ivr.recordings import retention
 from tests.flowkit import SHIPPED
 from tests.recordings.conftest import make_recordings_world
 
-pytestmark = pytest.mark.time_sensitive
+pytestmark = pytest.mark.time_sensitive  # retention, purge and the daily upkeep follow the service's clock
 
 
 def ivr(world, *args):
