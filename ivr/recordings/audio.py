@@ -1,12 +1,12 @@
 """A recording's audio: checking Twilio's WAV, toning over redacted spans, and the stored format.
 
 Stored format: Opus in an Ogg file, both channels in one stereo file (the caller on the left, the
-IVR or agent on the right), 24 kbit/s. Why: Opus is made for speech and is half the size of
-MP3 at the same quality (a 60-minute call is about 8 MB, where Twilio's WAV is 115 MB); Ogg Opus carries its own pre-skip, so
-a player's time 12.34 s is the recording's 12.34 s exactly, which word timings and redacted spans
-rely on (MP3's encoder delay is only honoured by some decoders); and Chromium and Firefox play it
-with seeking over HTTP Range requests (Safari from version 17). Both channels in one file keep
-them in step for the QA player.
+IVR or agent on the right), 24 kbit/s. Why: Opus is made for speech and is half the size of MP3
+at the same quality (a 60-minute call is about 8 MB, where Twilio's WAV is 115 MB); Ogg Opus
+carries its own pre-skip, so a player's time 12.34 s is the recording's 12.34 s exactly, which
+word timings and redacted spans rely on (MP3's encoder delay is only honoured by some decoders);
+and Chromium and Firefox play it with seeking over HTTP Range requests (Safari from version 17).
+Both channels in one file keep them in step for the QA player.
 """
 from __future__ import annotations
 

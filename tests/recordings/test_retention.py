@@ -13,7 +13,7 @@ from rq.registry import ScheduledJobRegistry
 
 from ivr import jobs
 from ivr.cli.main import main
-from ivr.db.models import Ticket
+from ivr.db.models import CallEvent, Ticket
 from ivr.errors import FlowError
 from ivr.flows.loader import load_flows
 from ivr.recordings import retention
@@ -129,3 +129,16 @@ def test_a_bad_retention_in_a_flow_file_is_refused(tmp_path):
         load_flows(flows)
     text = str(caught.value)
     assert "gb.yaml" in text and "retention" in text and "greater than 0" in text and "forever" in text
+
+
+def test_deletion_on_request_takes_the_callers_words_off_the_timeline(recorded):
+    call = recorded.call("+447700900706")
+    recorded.work()
+    stored = recorded.recording(call.sid)
+    with recorded.world.sessions.begin() as db:  # what a listen step records of what the caller said
+        db.add(CallEvent(call_id=stored.call_id, at=recorded.rt.clock(), kind="intent",
+                         detail={"intent": "cannot_login", "text": "i cannot log in my password is tiger"}))
+    result = ivr(recorded, "recordings", "delete", "--ticket", reference_of(recorded, stored), "--reason", "asked")
+    assert result.exit_code == 0, result.output
+    intent = next(d for k, d in recorded.events(call.sid) if k == "intent")
+    assert intent == {"intent": "cannot_login", "text": "[deleted on request]"}
