@@ -20,7 +20,8 @@ from ivr.recordings.ingest import job_id
 from tests.callback_world import IVR, wait_for
 from tests.recordings.conftest import make_recordings_world
 
-pytestmark = pytest.mark.time_sensitive  # retries follow the service's clock
+# The retries follow the service's clock: those tests run again under faketime (time_sensitive).
+# The killed-worker tests wait for RQ's heartbeat on the system clock; they run once.
 
 
 def retry_until_done(world, rounds: int = 8) -> None:
@@ -30,6 +31,7 @@ def retry_until_done(world, rounds: int = 8) -> None:
         world.work()
 
 
+@pytest.mark.time_sensitive
 def test_media_not_ready_is_retried_until_twilio_has_it(recorded):
     call = recorded.call("+447700900601")
     entry = recorded.twilio.ledger.recordings[call.recording_sid]
@@ -46,6 +48,7 @@ def test_media_not_ready_is_retried_until_twilio_has_it(recorded):
     assert recorded.at_twilio(call.recording_sid) == "deleted"
 
 
+@pytest.mark.time_sensitive
 def test_the_store_down_then_up_loses_nothing(recorded, settings):
     settings.recordings_dir.write_text("not a folder")  # the store cannot be written
     call = recorded.call("+447700900602")
@@ -73,6 +76,7 @@ def tiny_disk(settings):
     subprocess.run(["umount", str(folder)], check=False)
 
 
+@pytest.mark.time_sensitive
 def test_a_full_disk_is_a_clear_failure_and_twilio_keeps_its_copy(recorded, tiny_disk):
     filler = tiny_disk / "filler"
     free = os.statvfs(tiny_disk)
