@@ -36,6 +36,7 @@ AUTHENTICATE, METHOD_NOT_ALLOWED, NOT_FOUND, INVALID_PARAMETER = 20003, 20004, 2
 NOT_COMPLETE, NO_TO, NO_FROM, NO_INSTRUCTIONS, INVALID_CALL_STATE, CONCURRENT_RECORDINGS = (
     20009, 21201, 21213, 21205, 21220, 16108)
 MONO_AS_DUAL = 16113  # RequestedChannels=2 on a mono recording
+STORAGE = "/emulated-storage/"  # where Options.media_redirect sends media requests
 
 
 def downmix(wav: bytes) -> bytes:
@@ -112,7 +113,8 @@ def call_recording_json(ledger: Ledger, rec: RecordingEntry, fetched: bool = Fal
 
 
 def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, dict], None] | None = None,
-             start_recording: Callable[[str, dict], RecordingEntry | None] | None = None) -> Flask:
+             start_recording: Callable[[str, dict], RecordingEntry | None] | None = None,
+             media_redirect: Callable[[], bool] = lambda: False) -> Flask:
     """The fake API as a Flask app. `place_call` runs a created call; `start_recording` starts one on a live call.
 
     Both callbacks get the posted parameters with StatusCallbackEvent/RecordingStatusCallbackEvent as lists.
@@ -121,6 +123,8 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
 
     @app.before_request
     def authenticate():
+        if request.path.startswith(STORAGE):  # the redirect target: its URL is the credential
+            return None
         auth = request.authorization
         if not auth or auth.username != ledger.account_sid or auth.password != auth_token:
             return _error(401, AUTHENTICATE, "Authenticate")
@@ -278,6 +282,17 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
         rec = ledger.recordings.get(sid)
         if rec is None or rec.status != "completed":
             return _not_found()
+        if media_redirect():
+            target = f"{request.host_url.rstrip('/')}{STORAGE}{sid}.wav?{request.query_string.decode()}"
+            return Response(status=307, headers={"Location": target})
+        return media_file(rec)
+
+    @app.get(f"{STORAGE}<sid>.wav")
+    def stored_media(sid):
+        rec = ledger.recordings.get(sid)
+        return media_file(rec) if rec is not None and rec.status == "completed" else _not_found()
+
+    def media_file(rec: RecordingEntry) -> Response:
         requested = request.args.get("RequestedChannels")
         if requested not in (None, "1", "2"):
             return _error(400, INVALID_PARAMETER, f"Invalid RequestedChannels {requested!r}: use 1 or 2")

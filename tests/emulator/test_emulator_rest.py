@@ -330,3 +330,14 @@ def wav_of(pcm: bytes, channels: int) -> bytes:
         out.setframerate(8000)
         out.writeframes(pcm)
     return buffer.getvalue()
+
+
+def test_media_redirect_option_sends_media_to_an_unauthenticated_storage_url(ledger):
+    """Options.media_redirect (unconfirmed at Twilio): 307 to a storage URL that needs no credentials."""
+    entry = ledger.add_recording("CA" + "3" * 32, "StartCallRecordingAPI", 0.0, channels=1)
+    ledger.complete_recording(entry.sid, tone_wav(), duration=1)
+    with RestServer(rest_api(ledger, AUTH_TOKEN, media_redirect=lambda: True)) as running:
+        url = f"{running.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{entry.sid}.wav?RequestedChannels=1"
+        answer = requests.get(url, auth=(ACCOUNT_SID, AUTH_TOKEN), allow_redirects=False, timeout=5)
+        assert answer.status_code == 307 and "/emulated-storage/" in answer.headers["Location"]
+        assert requests.get(answer.headers["Location"], timeout=5).content == tone_wav()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -142,3 +143,24 @@ def test_a_worker_killed_mid_ingest_leaves_one_copy_and_twilio_keeps_its_copy_un
         assert kinds.count("recording_stored") == 1 and kinds.count("recording_deleted_at_twilio") == 1
     finally:
         made.rest.__exit__(None, None, None)
+
+
+def test_media_answered_with_a_redirect_is_not_followed_and_twilio_keeps_its_copy(recorded):
+    """Whether Twilio redirects recording media to storage is not confirmed (Options.media_redirect):
+    if it does, the fetcher follows no redirect, so the recording waits with a clear reason."""
+    recorded.twilio.options = replace(recorded.twilio.options, media_redirect=True)
+    asked: list[str] = []
+    app = recorded.rest.server.app
+    serve = app.wsgi_app
+
+    def noting(environ, start_response):
+        asked.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    app.wsgi_app = noting
+    call = recorded.call("+447700900605")
+    recorded.work()
+    waiting = recorded.recording(call.sid)
+    assert waiting.status == "pending" and "307 to 127.0.0.1: redirects are not followed" in waiting.reason
+    assert asked and not any(path.startswith("/emulated-storage/") for path in asked)
+    assert recorded.at_twilio(call.recording_sid) == "completed"
