@@ -35,6 +35,8 @@ def no_model(language: str | None) -> str:
 def transcribe(hearing: Hearing, language: str | None, channel: int, pcm16: bytes, rate: int) -> ChannelText:
     if not hearing.has_model(language):
         return ChannelText(channel, language, [], no_model(language))
+    if not any(pcm16):  # a leg with nothing on it at all (no agent, a silent IVR): nothing to hear
+        return ChannelText(channel, language, [])
     return ChannelText(channel, language, words_of(hearing.model(language), pcm16, rate))
 
 

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from ivr.db.models import Call, Recording
-from ivr.emulator import Press, Silence, Speak
+from ivr.emulator import HangUp, Press, Silence, Speak
 from tests.callback_world import make_world, wait_for
 from tests.conftest import real_time_env, run_jobs
 
 GB, KR = "+442079460100", "+8225550100"
 CONSENT = [Silence(), Press("1"), Press("2"), Silence()]  # gb: consent given, then the issue menu
 DECLINE = [Silence(), Press("2"), Press("2"), Silence()]
-KOREAN = [Silence(), Speak("로그인 할 수 없 어요", language="ko"), Press("1"), Silence()]
+KOREAN = [Silence(), Speak("로그인 할 수 없 어요", language="ko"), HangUp()]
 
 
 @dataclass
