@@ -60,3 +60,15 @@ class ModelBroken(IvrError):
 
 class ModelInstallFailed(IvrError):
     """`ivr models install` could not fetch, verify or unpack a model; nothing was replaced."""
+
+
+class MediaNotReady(IvrError):
+    """Twilio does not have a recording's media (yet): 404. Worth asking again later."""
+
+
+class MediaRefused(IvrError):
+    """A recording's media could not be fetched or failed its checks; the message says why."""
+
+
+class StorageError(IvrError):
+    """The recordings store could not keep, read or delete a file (down, full, refused)."""

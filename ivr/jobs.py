@@ -2,7 +2,8 @@
 hands each job the runtime of the worker that runs it.
 
 Queues, most urgent first: `urgent` (pages to the security team, freeze requests, urgent security
-call backs), `callbacks` (the other call backs, and the reconciler) and `default`. `ivr worker`
+call backs), `callbacks` (the other call backs, and the reconciler), `default`, and `recordings`
+(ingesting recordings, which can take minutes, and their daily upkeep). `ivr worker`
 (ivr/worker.py) serves them in that order. They are plain RQ queues: `rq info -u $IVR_REDIS_URL`
 and rq-dashboard show them; run them with `ivr worker`, not `rq worker`, which has no runtime.
 
@@ -27,7 +28,7 @@ from rq.registry import StartedJobRegistry
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("urgent", "callbacks", "default")
+QUEUES = ("urgent", "callbacks", "default", "recordings")
 JOB_TIMEOUT = 30  # seconds, unless IVR_JOB_TIMEOUT says otherwise: every job's HTTP calls time out well before
 ABANDONED_GRACE = 5  # seconds after a job's timeout before a silent worker's job counts as abandoned
 BACKOFF = (1, 2, 6, 12, 24, 60, 120, 180)

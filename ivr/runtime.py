@@ -65,6 +65,7 @@ class Registry:
     call_ended: Hook = field(default_factory=lambda: Hook("call_ended"))  # (rt, state)
     callback_due_now: Hook = field(default_factory=lambda: Hook("callback_due_now"))  # (rt, request key)
     worker_started: Hook = field(default_factory=lambda: Hook("worker_started"))  # (rt)
+    recording_completed: Hook = field(default_factory=lambda: Hook("recording_completed"))  # (rt, CallSid, detail)
 
     def effect(self, action_type: type, handler: Callable) -> None:
         if action_type in self.effects:

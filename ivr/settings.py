@@ -1,6 +1,7 @@
 """The one settings object, read from the environment once and passed down."""
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,13 @@ class Settings:
     callback_reconcile_seconds: int = 60  # how often workers check the database against RQ's jobs
     ops_token: str | None = None  # bearer token for the desk API (/ops/desks); unset: the API is off
     job_timeout: int = 30  # seconds a background job may run; one whose worker died is retried this + 5 s later
+    recordings_url: str | None = None  # s3://bucket/prefix: keep recordings in S3-compatible storage, not the folder
+    recordings_s3_sse: str = "AES256"  # server-side encryption asked of S3: AES256, aws:kms or none
+    recordings_delete_at_twilio: bool = True  # delete Twilio's copy once ours is stored and verified
+    recordings_max_mb: int = 512  # the largest recording download accepted
+    recordings_job_timeout: int = 3600  # seconds an ingest (download, transcripts, redaction, store) may run
+    recordings_retry_seconds: int = 30  # first retry of an ingest (media not ready, storage down); then backs off
+    recordings_original_key: str | None = None  # base64 AES-256 key: keep the unredacted audio, encrypted
     clock: str = "system"  # IVR_CLOCK: system, fixed:<ISO time> or file:<path> (see ivr/clock.py)
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -93,6 +101,14 @@ class Settings:
             callback_reconcile_seconds=_positive_int(env, "IVR_CALLBACK_RECONCILE_SECONDS", 60),
             ops_token=env.get("IVR_OPS_TOKEN") or None,
             job_timeout=_positive_int(env, "IVR_JOB_TIMEOUT", 30),
+            recordings_url=_s3_url(env),
+            recordings_s3_sse=_choice(env, "IVR_RECORDINGS_S3_SSE", "AES256", ("AES256", "AWS:KMS", "NONE")
+                                      ).replace("AWS:KMS", "aws:kms").replace("NONE", "none"),
+            recordings_delete_at_twilio=_bool(env, "IVR_RECORDINGS_DELETE_AT_TWILIO", True),
+            recordings_max_mb=_positive_int(env, "IVR_RECORDINGS_MAX_MB", 512),
+            recordings_job_timeout=_positive_int(env, "IVR_RECORDINGS_JOB_TIMEOUT", 3600),
+            recordings_retry_seconds=_positive_int(env, "IVR_RECORDINGS_RETRY_SECONDS", 30),
+            recordings_original_key=_aes_key(env, "IVR_RECORDINGS_ORIGINAL_KEY"),
             clock=_clock(env),
         )
 
@@ -124,6 +140,11 @@ ENV_NAMES = {
     "callback_ring_seconds": "IVR_CALLBACK_RING_SECONDS", "callback_amd": "IVR_CALLBACK_AMD",
     "callback_reconcile_seconds": "IVR_CALLBACK_RECONCILE_SECONDS", "ops_token": "IVR_OPS_TOKEN",
     "job_timeout": "IVR_JOB_TIMEOUT", "clock": "IVR_CLOCK",
+    "recordings_url": "IVR_RECORDINGS_URL", "recordings_s3_sse": "IVR_RECORDINGS_S3_SSE",
+    "recordings_delete_at_twilio": "IVR_RECORDINGS_DELETE_AT_TWILIO", "recordings_max_mb": "IVR_RECORDINGS_MAX_MB",
+    "recordings_job_timeout": "IVR_RECORDINGS_JOB_TIMEOUT",
+    "recordings_retry_seconds": "IVR_RECORDINGS_RETRY_SECONDS",
+    "recordings_original_key": "IVR_RECORDINGS_ORIGINAL_KEY",
 }
 
 
@@ -199,6 +220,40 @@ def _optional_e164(env: Mapping[str, str], name: str) -> str | None:
 def _clock(env: Mapping[str, str]) -> str:
     value = env.get("IVR_CLOCK") or "system"
     clock_from(value)  # raises SettingsError naming the problem
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
+def _s3_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("IVR_RECORDINGS_URL") or None
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"IVR_RECORDINGS_URL must look like s3://bucket/prefix, got {value!r}")
+    return value.rstrip("/")
+
+
+def _aes_key(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name) or None
+    if value is None:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise SettingsError(f"{name} must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)")
     return value
 
 

@@ -19,6 +19,7 @@ fi
 
 if [ -z "${IVR_REDIS_URL:-}" ]; then
   ensure_redis_server
+  ensure_ffmpeg
   socket="$ROOT/.run/redis.sock"
   export IVR_REDIS_URL="unix://$socket"
   if ! redis-cli -s "$socket" ping >/dev/null 2>&1; then

@@ -46,6 +46,10 @@ ensure_audio_tools() {  # the emulator's caller speaks through espeak-ng and sox
     || apt_install espeak-ng sox ffmpeg
 }
 
+ensure_ffmpeg() {  # recordings are checked, redacted and encoded with pydub, which runs ffmpeg
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
+}
+
 ensure_faketime() {  # the test command runs the time-sensitive tests at other moments too
   command -v faketime >/dev/null || apt_install faketime
 }

@@ -14,8 +14,8 @@ from sqlalchemy import delete
 
 from ivr import create_app, worker
 from ivr.clock import SettableClock
+from ivr.db import models
 from ivr.db.database import make_engine, make_sessions, upgrade
-from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport, HttpTransport
@@ -88,7 +88,8 @@ def _clean_stores(request):
         Redis.from_url(request.getfixturevalue("redis_url")).flushdb()
     if "sessions" in request.fixturenames or "app" in request.fixturenames:
         with request.getfixturevalue("sessions").begin() as db:
-            for model in (CallEvent, Consent, CallbackAttempt, CallbackRequest, Page, FreezeRequest, Call, Ticket):
+            for model in (models.Transcript, models.Recording, models.CallEvent, models.Consent, models.CallbackAttempt,
+                          models.CallbackRequest, models.Page, models.FreezeRequest, models.Call, models.Ticket):
                 db.execute(delete(model))
 
 

@@ -104,7 +104,8 @@ def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> boo
 
 
 def recording_status(rt: Runtime, call_sid: str, status: str, **detail) -> None:
-    """Twilio reports on the call recording we started: note it on the timeline."""
+    """Twilio reports on the call recording we started: note it on the timeline; a completed one
+    goes to whoever keeps recordings (the `recording_completed` hook queues its ingest)."""
     now = rt.clock()
     with rt.sessions.begin() as db:
         call = find_call(db, call_sid)
@@ -112,6 +113,8 @@ def recording_status(rt: Runtime, call_sid: str, status: str, **detail) -> None:
             log.warning("recording callback for unknown call %s", call_sid)
             return
         note(db, call, f"recording_{status}", now, **detail)
+    if status == "completed":
+        rt.registry.recording_completed(rt, call_sid, detail)
 
 
 def apology(rt: Runtime, call_sid: str | None, reason: str, to: str | None = None, **detail) -> str:

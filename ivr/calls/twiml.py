@@ -21,8 +21,11 @@ def render(actions, url_for) -> str:
                 response.append(_gather(action, url_for))
             case StartRecording():
                 start = Start()
+                # Dual channels: the caller and the IVR or agent apart (transcribed and redacted
+                # apart). Not trimmed: the file's time is the call's time since recording began.
                 start.recording(recording_status_callback=url_for("/voice/recording"),
-                                recording_status_callback_event=RECORDING_EVENTS, trim="trim-silence")
+                                recording_status_callback_event=RECORDING_EVENTS, channels="dual", track="both",
+                                trim="do-not-trim")
                 response.append(start)
             case DialAgent():
                 response.append(_dial(action, url_for))

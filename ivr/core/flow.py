@@ -43,6 +43,17 @@ class UrgentPath(_Model):
     start: str
 
 
+class Retention(_Model):
+    """How long a region keeps its recordings and transcripts, in days from the call; security
+    tickets (priority P1) may be kept longer. Without it a region's recordings are kept until deleted."""
+
+    days: int = Field(gt=0, le=36500)
+    security_days: int | None = Field(default=None, gt=0, le=36500)
+
+    def for_ticket(self, priority: str | None) -> int:
+        return self.security_days if priority == "P1" and self.security_days else self.days
+
+
 class FlowFile(_Model):
     """What a region file holds, exactly as written."""
 
@@ -56,6 +67,7 @@ class FlowFile(_Model):
     consent: Literal["all-party", "one-party"]
     cloud_speech: bool = False
     urgent: UrgentPath | None = None
+    retention: Retention | None = None
     help_centre: str = ""
     support_email: str = ""
     start: str

@@ -1,4 +1,4 @@
-"""Durable records: tickets, calls, each call's timeline, and consents."""
+"""Durable records: tickets, calls, each call's timeline, consents, and recordings with their transcripts."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,6 +26,7 @@ class Ticket(Base):
     caller_verification: Mapped[str | None] = mapped_column(String(64))  # Twilio's StirVerstat
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    legal_hold: Mapped[dict | None] = mapped_column(JSON)  # {by, at, reason} while held: nothing is purged or deleted
 
     calls: Mapped[list[Call]] = relationship(back_populates="ticket", order_by="Call.started_at")
 
@@ -221,3 +222,65 @@ class FreezeRequest(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+RECORDING_STATUSES = ("pending", "stored", "failed", "deleted")
+
+
+class Recording(Base):
+    """A call's recording: fetched from Twilio, checked, redacted, stored with its ticket. The
+    two hashes are of Twilio's original (never kept unless encrypted) and of the stored copy."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_sid: Mapped[str] = mapped_column(String(34), unique=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    region: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str | None] = mapped_column(String(8))
+    channels: Mapped[int] = mapped_column(Integer, default=2)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)  # Twilio's RecordingDuration
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, stored, failed, deleted
+    reason: Mapped[str | None] = mapped_column(Text)  # why it failed or was deleted; the last retry's problem
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    storage: Mapped[str | None] = mapped_column(String(8))  # local or s3
+    storage_key: Mapped[str | None] = mapped_column(String(255))
+    format: Mapped[str | None] = mapped_column(String(16))  # ogg/opus
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    stored_sha256: Mapped[str | None] = mapped_column(String(64))
+    source_bytes: Mapped[int | None] = mapped_column(Integer)
+    stored_bytes: Mapped[int | None] = mapped_column(Integer)
+    original_key: Mapped[str | None] = mapped_column(String(255))  # the encrypted unredacted audio, if kept
+    redactions: Mapped[list] = mapped_column(JSON, default=list)  # [{kind, channel, start, end}], no content
+    redaction: Mapped[str | None] = mapped_column(String(64))  # done, or why it could not be (no model for ...)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    twilio_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    call: Mapped[Call] = relationship()
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="recording", order_by="Transcript.channel",
+                                                         cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_recordings_status_stored", "status", "stored_at"),)
+
+
+class Transcript(Base):
+    """One channel of a recording, as text with word timings, already redacted."""
+
+    __tablename__ = "transcripts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    channel: Mapped[int] = mapped_column(Integer)  # 1 the caller, 2 the IVR or agent
+    language: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))  # done, no_model, failed
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. "no model for es"
+    text: Mapped[str] = mapped_column(Text, default="")
+    words: Mapped[list] = mapped_column(JSON, default=list)  # [[word, start s, end s], ...]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    recording: Mapped[Recording] = relationship(back_populates="transcripts")
+
+    __table_args__ = (Index("ux_transcripts_recording_channel", "recording_id", "channel", unique=True),)

@@ -90,7 +90,8 @@ class Twilio:
     def rest_app(self):
         return rest_api(self.ledger, self.auth_token,  # looked up per call, so a test may wrap place_outbound
                         place_call=lambda entry, form: self.place_outbound(entry, form),
-                        start_recording=self._rest_start_recording)
+                        start_recording=self._rest_start_recording,
+                        media_redirect=lambda: self.options.media_redirect)
 
     def serve_rest(self, port: int = 0) -> RestServer:
         """The REST API on a local port (use as a context manager); point IVR_TWILIO_API_URL at `.url`."""

@@ -31,6 +31,10 @@ class Options:
     queue_poll: float = 0.2  # real seconds between hold loops in a queue, so other processes can act
     max_queue_loops: int = 50  # then the caller gives up and hangs up
     max_documents: int = 200  # TwiML documents per call before the emulator calls it a loop
+    # Whether recording media answers with a redirect to storage (the reference cannot confirm it):
+    # False serves the WAV from the API URL; True answers 307 to an unauthenticated, short-lived
+    # storage URL on the same server, as Twilio does for message media.
+    media_redirect: bool = False
 
     def __post_init__(self):
         if self.callback_order not in ("in-order", "shuffled"):

@@ -1,13 +1,18 @@
 """A fake of Twilio's REST API (2010-04-01) for the calls and recordings the app uses.
 
+Recording media is served as WAV as recorded; `RequestedChannels=1` mixes a dual-channel
+recording down and `RequestedChannels=2` on a mono one is refused (400, 16113), as Twilio documents.
 Twilio-shaped JSON and errors, HTTP Basic auth with the account SID and auth token, the same
 status codes (201 create, 200 fetch/update, 204 delete). The app's real twilio Client talks to it
 when IVR_TWILIO_API_URL points here.
 """
 from __future__ import annotations
 
+import io
 import threading
 import time
+import wave
+from array import array
 from collections.abc import Callable
 from email.utils import formatdate
 
@@ -15,6 +20,7 @@ from flask import Flask, Response, abort, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 
+from ivr.audio.wav import wav_bytes
 from ivr.emulator.ledger import API_VERSION, CallEntry, Ledger, RecordingEntry
 from ivr.emulator.sids import new_sid
 
@@ -29,6 +35,16 @@ PAUSE_BEHAVIORS = ("skip", "silence")
 AUTHENTICATE, METHOD_NOT_ALLOWED, NOT_FOUND, INVALID_PARAMETER = 20003, 20004, 20404, 20001
 NOT_COMPLETE, NO_TO, NO_FROM, NO_INSTRUCTIONS, INVALID_CALL_STATE, CONCURRENT_RECORDINGS = (
     20009, 21201, 21213, 21205, 21220, 16108)
+MONO_AS_DUAL = 16113  # RequestedChannels=2 on a mono recording
+STORAGE = "/emulated-storage/"  # where Options.media_redirect sends media requests
+
+
+def downmix(wav: bytes) -> bytes:
+    """A dual-channel WAV mixed down to one channel (what RequestedChannels=1 downloads)."""
+    with wave.open(io.BytesIO(wav), "rb") as source:
+        rate, frames = source.getframerate(), array("h", source.readframes(source.getnframes()))
+    mixed = array("h", (max(-32768, min(32767, left + right)) for left, right in zip(frames[0::2], frames[1::2])))
+    return wav_bytes(mixed.tobytes(), rate=rate, channels=1)
 
 
 def _error(status: int, code: int, message: str) -> Response:
@@ -97,7 +113,8 @@ def call_recording_json(ledger: Ledger, rec: RecordingEntry, fetched: bool = Fal
 
 
 def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, dict], None] | None = None,
-             start_recording: Callable[[str, dict], RecordingEntry | None] | None = None) -> Flask:
+             start_recording: Callable[[str, dict], RecordingEntry | None] | None = None,
+             media_redirect: Callable[[], bool] = lambda: False) -> Flask:
     """The fake API as a Flask app. `place_call` runs a created call; `start_recording` starts one on a live call.
 
     Both callbacks get the posted parameters with StatusCallbackEvent/RecordingStatusCallbackEvent as lists.
@@ -106,6 +123,8 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
 
     @app.before_request
     def authenticate():
+        if request.path.startswith(STORAGE):  # the redirect target: its URL is the credential
+            return None
         auth = request.authorization
         if not auth or auth.username != ledger.account_sid or auth.password != auth_token:
             return _error(401, AUTHENTICATE, "Authenticate")
@@ -263,6 +282,24 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
         rec = ledger.recordings.get(sid)
         if rec is None or rec.status != "completed":
             return _not_found()
+        if media_redirect():
+            target = f"{request.host_url.rstrip('/')}{STORAGE}{sid}.wav?{request.query_string.decode()}"
+            return Response(status=307, headers={"Location": target})
+        return media_file(rec)
+
+    @app.get(f"{STORAGE}<sid>.wav")
+    def stored_media(sid):
+        rec = ledger.recordings.get(sid)
+        return media_file(rec) if rec is not None and rec.status == "completed" else _not_found()
+
+    def media_file(rec: RecordingEntry) -> Response:
+        requested = request.args.get("RequestedChannels")
+        if requested not in (None, "1", "2"):
+            return _error(400, INVALID_PARAMETER, f"Invalid RequestedChannels {requested!r}: use 1 or 2")
+        if requested == "2" and rec.channels == 1:
+            return _error(400, MONO_AS_DUAL, "Cannot download a dual-channel presentation of a mono recording")
+        if requested == "1" and rec.channels == 2:
+            return Response(downmix(rec.audio), mimetype="audio/x-wav")
         return Response(rec.audio, mimetype="audio/x-wav")
 
     @app.get(f"{BASE}/Recordings/<sid>.mp3")

@@ -79,6 +79,14 @@ class Hearing:
         grammar = intents.grammar(self.books[language]) if language in self.settings.speech_grammar else None
         return transcribe_wav(load_model(language, self.models), wav, grammar)
 
+    def has_model(self, language: str | None) -> bool:
+        return language in self.models
+
+    def model(self, language: str):
+        """The shared vosk model for `language` (loaded once per process); for whole-recording
+        transcripts with word timings (ivr.recordings), which need no grammar."""
+        return load_model(language, self.models)
+
     def decide(self, text: str, language: str, decided_by: str) -> Decision:
         found = self.classify(text, language)
         return Decision(text=text, intent=found.name, confidence=found.confidence, urgent=found.urgent,

@@ -1,14 +1,13 @@
 """What the caller said at a listen step, however it was heard, turned into the engine's Heard event.
 
 A media stream decides in the websocket and moves the call to /voice/listen; a recording is
-downloaded (with the account's credentials) and transcribed here; Twilio's own speech gather brings
+downloaded by its RecordingSid from Twilio's API host (the platform's safe fetcher: never from the
+host a request names, capped in size and time) and transcribed here; Twilio's own speech gather brings
 its transcript. A request for a listen that is already over gets the call's last TwiML again.
 """
 from __future__ import annotations
 
 import logging
-
-import requests
 
 from ivr.calls import lifecycle
 from ivr.calls.store import CallStore
@@ -18,10 +17,11 @@ from ivr.core.events import Digits, Heard
 from ivr.core.state import CallState
 from ivr.runtime import Runtime
 from ivr.speech.hearing import Decision, Hearing, heard_key
-from ivr.twilio_rest import media_url
+from ivr.twilio_rest import fetch_recording_bytes
 
 log = logging.getLogger(__name__)
-DOWNLOAD_TIMEOUT = 8.0  # seconds; the webhook must answer within Twilio's 15
+DOWNLOAD_SECONDS = 8.0  # in all; the webhook must answer within Twilio's 15
+DOWNLOAD_MAX_BYTES = 4 * 1024 * 1024  # a caller's answer: two minutes of 8 kHz 16-bit mono is under 2 MB
 
 
 def from_stream(rt: Runtime, call_sid: str, attempt: int) -> str:
@@ -38,16 +38,19 @@ def from_stream(rt: Runtime, call_sid: str, attempt: int) -> str:
     return lifecycle.advance(rt, call_sid, heard, prefix=[StopStream(stream_name(attempt))])
 
 
-def from_recording(rt: Runtime, call_sid: str, attempt: int, recording_url: str, digits: str | None) -> str:
+def from_recording(rt: Runtime, call_sid: str, attempt: int, recording: str, digits: str | None) -> str:
+    """`recording` is the RecordingSid (or the RecordingUrl, of which only the SID is used)."""
     state = rt.service(CallStore).load(call_sid)
     if not _listening(rt, state, attempt):
         return _stale(rt, call_sid)
     text = ""
-    if recording_url and digits != "hangup":
+    if recording and digits != "hangup":
         try:
-            text = rt.service(Hearing).transcribe_wav(state.language, _download(rt, recording_url + ".wav"))
+            wav = fetch_recording_bytes(rt.settings, recording, max_bytes=DOWNLOAD_MAX_BYTES,
+                                        deadline_seconds=DOWNLOAD_SECONDS)
+            text = rt.service(Hearing).transcribe_wav(state.language, wav)
         except Exception:  # a lost recording is a description not understood: ask again, then the keypad
-            log.exception("could not transcribe the recording %s of call %s", recording_url, call_sid)
+            log.exception("could not transcribe the recording of call %s", call_sid)
     return lifecycle.advance(rt, call_sid, _heard(rt.service(Hearing).decide(text, state.language, "record"), "record"))
 
 
@@ -79,12 +82,3 @@ def _stale(rt: Runtime, call_sid: str) -> str:
     if last is None:
         raise RuntimeError(f"call {call_sid}: a listen result arrived for a call with no live question")
     return last
-
-
-def _download(rt: Runtime, url: str) -> bytes:
-    """Recording media, with the account's credentials (Twilio's HTTP Basic auth for media)."""
-    settings = rt.settings
-    answer = requests.get(media_url(settings, url), auth=(settings.twilio_account_sid, settings.twilio_auth_token),
-                          timeout=DOWNLOAD_TIMEOUT, allow_redirects=True)
-    answer.raise_for_status()
-    return answer.content

@@ -74,11 +74,13 @@ def status():
 @bp.post("/recording")
 @twilio_signed
 def recording():
-    """Recording status callback for the call recording started after consent."""
+    """Recording status callback for the call recording started after consent: noted, and a
+    completed one queued for ingest; answered at once."""
     form = request.form
     lifecycle.recording_status(runtime(), form["CallSid"], form.get("RecordingStatus", "unknown"),
                            recording_sid=form.get("RecordingSid"), url=form.get("RecordingUrl"),
-                           duration=form.get("RecordingDuration"), source=form.get("RecordingSource"))
+                           duration=form.get("RecordingDuration"), source=form.get("RecordingSource"),
+                           channels=form.get("RecordingChannels"))
     return "", 204
 
 
@@ -131,7 +133,7 @@ def listen():
 def listen_recorded():
     form = request.form
     return listen_results.from_recording(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
-                                      form.get("RecordingUrl", ""), form.get("Digits"))
+                                      form.get("RecordingSid") or form.get("RecordingUrl", ""), form.get("Digits"))
 
 
 @bp.post("/listen/cloud")

@@ -29,6 +29,11 @@ def test_defaults_are_the_embedded_ones():
     ({"IVR_TICKET_JOIN_HOURS": "-3"}, "IVR_TICKET_JOIN_HOURS must be positive"),
     ({"IVR_BIND": "8000"}, "IVR_BIND must be host:port"),
     ({"IVR_LOG_LEVEL": "chatty"}, "IVR_LOG_LEVEL must be one of"),
+    ({"IVR_RECORDINGS_URL": "https://bucket.example/recordings"}, "IVR_RECORDINGS_URL must look like s3://bucket"),
+    ({"IVR_RECORDINGS_S3_SSE": "rot13"}, "IVR_RECORDINGS_S3_SSE must be one of"),
+    ({"IVR_RECORDINGS_DELETE_AT_TWILIO": "maybe"}, "IVR_RECORDINGS_DELETE_AT_TWILIO must be true or false"),
+    ({"IVR_RECORDINGS_MAX_MB": "0"}, "IVR_RECORDINGS_MAX_MB must be positive"),
+    ({"IVR_RECORDINGS_ORIGINAL_KEY": "c2hvcnQ="}, "IVR_RECORDINGS_ORIGINAL_KEY must be 32 random bytes in base64"),
 ])
 def test_bad_setting_is_named(change, named):
     with pytest.raises(SettingsError) as error:
@@ -44,3 +49,12 @@ def test_cli_reports_a_bad_setting_in_one_line(monkeypatch):
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: IVR_LOG_LEVEL must be one of")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_recording_settings_travel_to_the_processes_the_service_starts():
+    key = "A" * 43 + "="
+    settings = Settings.from_env({**GOOD, "IVR_RECORDINGS_URL": "s3://calls/kr/", "IVR_RECORDINGS_S3_SSE": "aws:kms",
+                                  "IVR_RECORDINGS_DELETE_AT_TWILIO": "no", "IVR_RECORDINGS_ORIGINAL_KEY": key})
+    assert (settings.recordings_url, settings.recordings_s3_sse) == ("s3://calls/kr", "aws:kms")
+    assert settings.recordings_delete_at_twilio is False and settings.recordings_original_key == key
+    assert Settings.from_env(settings.to_env()) == settings

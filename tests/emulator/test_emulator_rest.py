@@ -301,3 +301,43 @@ def test_recording_still_running_cannot_be_deleted(twilio_rest, ledger, live_cal
     error = refused(twilio_rest.recordings(started.sid).delete)
     assert (error.status, error.code) == (400, 20009)
     assert ledger.recordings[started.sid].status == "in-progress"
+
+
+def test_requested_channels_mixes_down_or_refuses_dual_of_a_mono_recording(twilio_rest, ledger, server, live_call):
+    """Twilio's RequestedChannels: 1 mixes a dual-channel recording down; 2 of a mono one is 400, 16113."""
+    mono = twilio_rest.calls(live_call.sid).recordings.create()
+    ledger.complete_recording(mono.sid, tone_wav(), duration=1)
+    url = media_url(server, twilio_rest.recordings(mono.sid).fetch())
+    refused_dual = requests.get(url + "?RequestedChannels=2", auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+    assert (refused_dual.status_code, refused_dual.json()["code"]) == (400, 16113)
+    assert requests.get(url + "?RequestedChannels=1", auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5).content == tone_wav()
+    entry = ledger.add_recording(live_call.sid, "StartCallRecordingAPI", 0.0, channels=2)
+    left = struct.pack("<4h", 1000, 1000, -2000, 0)  # frames: (1000, 1000), (-2000, 0)
+    ledger.complete_recording(entry.sid, wav_of(left, channels=2), duration=1)
+    dual_url = media_url(server, twilio_rest.recordings(entry.sid).fetch())
+    both = requests.get(dual_url + "?RequestedChannels=2", auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+    mixed = requests.get(dual_url + "?RequestedChannels=1", auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+    with wave.open(io.BytesIO(both.content)) as as_recorded, wave.open(io.BytesIO(mixed.content)) as down:
+        assert (as_recorded.getnchannels(), down.getnchannels()) == (2, 1)
+        assert struct.unpack("<2h", down.readframes(2)) == (2000, -2000)
+
+
+def wav_of(pcm: bytes, channels: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def test_media_redirect_option_sends_media_to_an_unauthenticated_storage_url(ledger):
+    """Options.media_redirect (unconfirmed at Twilio): 307 to a storage URL that needs no credentials."""
+    entry = ledger.add_recording("CA" + "3" * 32, "StartCallRecordingAPI", 0.0, channels=1)
+    ledger.complete_recording(entry.sid, tone_wav(), duration=1)
+    with RestServer(rest_api(ledger, AUTH_TOKEN, media_redirect=lambda: True)) as running:
+        url = f"{running.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{entry.sid}.wav?RequestedChannels=1"
+        answer = requests.get(url, auth=(ACCOUNT_SID, AUTH_TOKEN), allow_redirects=False, timeout=5)
+        assert answer.status_code == 307 and "/emulated-storage/" in answer.headers["Location"]
+        assert requests.get(answer.headers["Location"], timeout=5).content == tone_wav()

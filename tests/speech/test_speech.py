@@ -117,3 +117,23 @@ def test_a_broken_voice_model_stops_the_service_at_start_up(settings, clock, ses
     with pytest.raises(FlowError) as caught:
         create_app(settings, clock=clock)
     assert any("ko" in problem and str(tmp_path / "ko") in problem for problem in caught.value.problems)
+
+
+def test_the_recorded_answer_is_fetched_from_the_api_host_never_the_host_a_request_names(served, clock, sessions,
+                                                                                        monkeypatch):
+    """Issue 13, defect 7: a RecordingUrl naming another host (signed, so only the signature
+    protected it) is used only for its RecordingSid; the credentials never go there."""
+    from tests.receiver import Receiver
+
+    clock.set("2026-11-24T10:00", "Asia/Seoul")
+    twilio = served(speech_path="record")
+    with Receiver() as elsewhere:
+        forged = elsewhere.url.removesuffix("/hook") + "/2010-04-01/Accounts/AC/Recordings/{sid}"
+        monkeypatch.setattr(twilio.ledger, "recording_url", lambda sid: forged.format(sid=sid))
+        call = twilio.call(KR, "+821012345605", [Silence(), Speak(CANNOT_LOG_IN, language="ko"), Press("1"),
+                                                 Silence()])
+        recorded = [params for url, params, _ in call.requests if url.endswith("/voice/listen/recorded?attempt=0")]
+        assert recorded and recorded[0]["RecordingUrl"].startswith(elsewhere.url.removesuffix("/hook"))
+        assert elsewhere.received == []
+    _, events = timeline(sessions, call.sid)
+    assert next(d for k, d in events if k == "intent_unsure")["intent"] == "cannot_login"  # heard all the same
