@@ -12,6 +12,7 @@ from ivr.calls.callers import Caller
 from ivr.core.actions import ConsentRecorded, Note, StartRecording, UpdateTicket
 from ivr.core.state import CallState
 from ivr.db.models import Call, CallEvent, Consent, Ticket
+from ivr.redaction.secrets import redact_text
 
 FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
 
@@ -31,8 +32,22 @@ def find_call(db: Session, call_sid: str) -> Call | None:
     return db.scalars(select(Call).where(Call.call_sid == call_sid)).first()
 
 
+CALLER_WORDS = ("text", "transcript")  # timeline details that hold what the caller said
+
+
 def note(db: Session, call: Call, kind: str, now: datetime, **detail) -> None:
+    """One entry on the call's timeline. What the caller said is kept only with its secrets (a seed
+    phrase, a one-time code, a password...) taken out."""
+    for key in CALLER_WORDS:
+        if isinstance(detail.get(key), str):
+            detail[key] = caller_words(call, detail[key])
     db.add(CallEvent(call=call, at=now, kind=kind, detail=detail))
+
+
+def caller_words(call: Call, text: str) -> str:
+    """`text` as it may be kept: redacted in the call's language (the ticket number read back stays)."""
+    known = [call.ticket.reference] if call.ticket is not None else []
+    return redact_text(text, call.language or "en", known)
 
 
 def start_call(db: Session, arrival: Arrival, region: str | None, flow_version: str | None,
@@ -83,7 +98,7 @@ def security_brief(call: Call, state: CallState, now: datetime) -> dict:
     return {"ticket": call.ticket.reference if call.ticket else None, "region": call.region,
             "language": state.language, "caller": None if call.caller_withheld else call.from_number,
             "caller_country": call.caller_country, "caller_verification": call.stir_verstat,
-            "trigger": state.urgent, "transcript": state.transcript or None,
+            "trigger": state.urgent, "transcript": caller_words(call, state.transcript) or None,
             "at": now.isoformat(timespec="seconds")}
 
 

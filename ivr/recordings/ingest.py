@@ -32,9 +32,9 @@ from ivr.errors import MediaRefused, StorageError
 from ivr.recordings import audio as sound
 from ivr.recordings import originals
 from ivr.recordings.records import by_sid, note_recording, storage_key
-from ivr.recordings.redaction import Span, find_secrets, redact, text_of
 from ivr.recordings.storage import Store
 from ivr.recordings.transcripts import ChannelText, transcribe
+from ivr.redaction.secrets import Span, find_secrets, redact, text_of
 from ivr.runtime import Runtime
 from ivr.speech.hearing import Hearing
 from ivr.twilio_rest import fetch_recording

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ivr.recordings.redaction import Word
+from ivr.redaction.secrets import Word
 from ivr.speech.hearing import Hearing
 
 CHUNK_SECONDS = 1.0

@@ -15,6 +15,7 @@ from ivr.core.events import TransferEnded
 from ivr.core.flow import Flow
 from ivr.core.state import CallState
 from ivr.flows.rota import Person, Team
+from ivr.redaction.secrets import redact_text
 from ivr.runtime import Runtime
 from ivr.security.rota_store import read_rota
 
@@ -59,7 +60,7 @@ def whisper(rt: Runtime, parent_sid: str, attempt: int, accept_seconds: int) -> 
     flow = rt.flows.flows[state.region]
     team = rt.flows.rota.teams.get(state.transfer.team or "") if rt.flows.rota else None
     language = team.language if team else "en"
-    transcript = state.transcript
+    transcript = redact_text(state.transcript, state.language, [state.vars.get("ticket", "")])
     values = {"region_name": flow.name, "language_name": LANGUAGE_NAMES.get(state.language, state.language),
               "issue_words": ISSUE_WORDS.get("account_takeover"),
               "ticket_digits": ", ".join(state.vars.get("ticket", "")),

@@ -102,6 +102,21 @@ def test_twilio_speech_where_the_region_allows_cloud_recognition(served, clock, 
     assert row.ticket.category == "withdrawal" and row.ticket.status == "awaiting_agent"
 
 
+def test_secrets_a_caller_reads_out_never_reach_the_timeline(served, clock, sessions):
+    """A frightened caller reads out their seed phrase and a code at the listen step: the call's
+    timeline keeps what they said with those taken out (the recordings are redacted elsewhere)."""
+    clock.set("2026-11-24T10:00", "Europe/London")
+    twilio = served()
+    said = ("i cannot log in my seed phrase is abandon ability able about above absent absorb abstract "
+            "and the code was 4 8 1 9 2 7")
+    call = twilio.call(GB, "+447700900302", [Silence(), Press("2"), Speak(said), Silence(), Silence()])
+    _, events = timeline(sessions, call.sid)
+    kept = [d["text"] for k, d in events if "text" in d]
+    assert kept and all("abandon" not in text and "4 8 1 9 2 7" not in text for text in kept)
+    assert any("[seed phrase removed]" in text and "[one-time code removed]" in text for text in kept)
+    assert any("i cannot log in" in text for text in kept)  # the rest of what they said stays
+
+
 def test_a_region_without_a_recogniser_goes_straight_to_the_keypad(served, clock, sessions):
     clock.set("2026-11-24T10:00", "Asia/Singapore")
     twilio = served()

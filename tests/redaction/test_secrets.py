@@ -8,7 +8,7 @@ from pydub import AudioSegment
 from ivr.audio.wav import wav_bytes
 from ivr.emulator import speech
 from ivr.recordings import audio as sound
-from ivr.recordings.redaction import LABELS, Word, find_secrets, redact, text_of
+from ivr.redaction.secrets import LABELS, Word, find_secrets, redact, redact_text, text_of
 
 TICKET = "6201906"
 
@@ -173,3 +173,10 @@ def test_a_wav_that_is_not_what_twilio_reported_is_refused(tmp_path):
     path.write_bytes(b"<html>not audio</html>")
     with pytest.raises(MediaRefused, match="not a WAV"):
         sound.check_wav(path, 1, 10)
+
+
+def test_a_transcript_without_timings_is_redacted_and_the_ticket_read_back_stays():
+    assert redact_text("my password is hunter two", "en") == "my password is [password removed]"
+    assert redact_text("the code is 5 5 1 9 0 3 please help", "en") == "the code is [one-time code removed] please help"
+    assert redact_text("my ticket is 4 8 2 1 0 3 7", "en", ["4821037"]) == "my ticket is 4 8 2 1 0 3 7"
+    assert redact_text("i sent 2500 dollars yesterday", "en") == "i sent 2500 dollars yesterday"

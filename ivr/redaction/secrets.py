@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ivr.recordings import vocabulary as vocab
+from ivr.redaction import vocabulary as vocab
 
 LABELS = {"seed_phrase": "[seed phrase removed]", "private_key": "[private key removed]",
           "card_number": "[card number removed]", "one_time_code": "[one-time code removed]",
@@ -32,6 +32,7 @@ SEED_MIN_WORDS, SEED_MIN_CHARACTERS = 5, 6
 KEY_MIN_CHARACTERS = 12
 CODE_DIGITS, CARD_DIGITS = range(6, 9), range(13, 20)
 PASSWORD_MAX_WORDS, PASSWORD_PAUSE = 10, 1.2  # seconds of quiet that end what was said
+WORD_SECONDS = 0.4  # the time given to each word of a transcript that has no timings
 HEX_KEY = re.compile(r"^(0x)?[0-9a-f]{32,}$")
 EXTENDED_KEY = re.compile(r"^[xyzt](prv|pub)[1-9a-hj-np-z]{20,}$")
 WIF_KEY = re.compile(r"^[5kl][1-9a-hj-np-z]{50,51}$")
@@ -77,6 +78,14 @@ def redact(words: Sequence[Word], spans: Sequence[Span]) -> list[Word]:
 
 def text_of(words: Sequence[Word], language: str) -> str:
     return " ".join(w.text for w in words)
+
+
+def redact_text(text: str, language: str, known_numbers: Iterable[str] = ()) -> str:
+    """A transcript without word timings (what a listen step heard) with its secrets replaced by
+    their labels. Words are taken to follow each other without a pause."""
+    words = [Word(token, index * WORD_SECONDS, (index + 1) * WORD_SECONDS) for index, token in enumerate(text.split())]
+    spans = find_secrets(words, language, known_numbers)
+    return text_of(redact(words, spans), language) if spans else text
 
 
 # -- spelled characters: keys, card numbers, one-time codes --------------------------------------
