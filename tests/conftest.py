@@ -15,7 +15,18 @@ from sqlalchemy import delete
 from ivr import create_app, worker
 from ivr.clock import SettableClock
 from ivr.db.database import make_engine, make_sessions, upgrade
-from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent, Consent, FreezeRequest, Page, Ticket
+from ivr.db.models import (
+    Call,
+    CallbackAttempt,
+    CallbackRequest,
+    CallEvent,
+    Consent,
+    FreezeRequest,
+    Page,
+    QaScore,
+    QaUser,
+    Ticket,
+)
 from ivr.emulator import NumberConfig, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport, HttpTransport
@@ -25,6 +36,7 @@ pytest_plugins = ["tests.callback_world"]  # the `world` fixture of the queue an
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+SECRET_KEY = "test-secret-key-for-the-qa-pages-0123456789"
 PUBLIC_URL = "https://ivr.example.test"
 FLOWS_DIR = PROJECT_ROOT / "flows"
 
@@ -88,8 +100,15 @@ def _clean_stores(request):
         Redis.from_url(request.getfixturevalue("redis_url")).flushdb()
     if "sessions" in request.fixturenames or "app" in request.fixturenames:
         with request.getfixturevalue("sessions").begin() as db:
-            for model in (CallEvent, Consent, CallbackAttempt, CallbackRequest, Page, FreezeRequest, Call, Ticket):
-                db.execute(delete(model))
+            clear_tables(db)
+
+
+def clear_tables(db) -> None:
+    """Empty the records of calls and what hangs off them (the audit log is kept: it is a chain the
+    QA tests check at the end of the run)."""
+    for model in (QaScore, QaUser, CallEvent, Consent, CallbackAttempt, CallbackRequest, Page, FreezeRequest, Call,
+                  Ticket):
+        db.execute(delete(model))
 
 
 TUESDAY = datetime(2026, 11, 24, 17, 0, tzinfo=ZoneInfo("UTC"))
@@ -113,7 +132,7 @@ def clock(tmp_path):
 def settings(redis_url, database_url, tmp_path, clock):
     return Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, public_url=PUBLIC_URL,
                     redis_url=redis_url, database_url=database_url, flows_dir=FLOWS_DIR,
-                    recordings_dir=tmp_path / "recordings", clock=clock.spec)
+                    recordings_dir=tmp_path / "recordings", clock=clock.spec, secret_key=SECRET_KEY)
 
 
 def run_jobs(rt) -> None:

@@ -64,7 +64,7 @@ def audit_log(rt: Runtime, reviewer: Reviewer, filters: AuditFilters, actor: Act
     except AccessRefused as refused:
         audit.write(rt, "refused", actor, refused.target, reason=refused.reason)
         raise
-    audit.write(rt, "audit_view", actor, None, **{k: v for k, v in filters.as_query().items() if k != "page"})
+    audit.write(rt, "audit_view", actor, None, filters={k: v for k, v in filters.as_query().items() if k != "page"})
     with rt.sessions() as db:
         return _page(db, filters)
 

@@ -197,9 +197,9 @@ def search_calls(rt: Runtime, reviewer: Reviewer, filters: CallFilters, actor: A
         with rt.sessions() as db:
             found = find_calls(db, reviewer, filters)
     except AccessRefused as refused:
-        audit.write(rt, "refused", actor, refused.target, reason=refused.reason, **filters.described())
+        audit.write(rt, "refused", actor, refused.target, reason=refused.reason, filters=filters.described())
         raise
-    audit.write(rt, "search", actor, None, page=filters.page, shown=len(found.rows), **filters.described())
+    audit.write(rt, "search", actor, None, filters=filters.described(), page=filters.page, shown=len(found.rows))
     return found
 
 

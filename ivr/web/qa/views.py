@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ivr.errors import AccessRefused, FilterError, ScoreError, SignInRefused, UserError
@@ -173,8 +173,8 @@ def unknown_page(error: HTTPException):
     if not isinstance(reviewer, Reviewer):
         return reviewer  # not signed in: audited, and sent to sign in
     audit.write(rt, "refused", guard.actor(reviewer), f"path:{request.path}"[:128], reason=f"{error.code}")
-    return guard.secure_headers(render_template("qa/error.html", status=error.code, message=error.description)), \
-        error.code
+    page = make_response(render_template("qa/error.html", status=error.code, message=error.description), error.code)
+    return guard.secure_headers(page)
 
 
 @bp.errorhandler(400)
