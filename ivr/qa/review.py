@@ -26,7 +26,7 @@ from ivr.qa.masking import mask_number
 from ivr.qa.reviewers import Reviewer
 from ivr.qa.rubrics import Rubrics
 from ivr.qa.scores import Scorecard, scorecard
-from ivr.qa.timeline import TimelineEntry, entry
+from ivr.qa.timeline import TimelineEntry, timeline
 from ivr.runtime import Runtime
 
 
@@ -129,7 +129,7 @@ def _review(rt: Runtime, db: Session, reviewer: Reviewer, call: Call) -> CallRev
         other_calls=_other_calls(db, call),
         consents=[ConsentView(c.outcome, c.method, c.policy, c.language, c.prompt_version, c.at)
                   for c in call.consents],
-        timeline=[entry(event, call.started_at) for event in facts.events],
+        timeline=timeline(facts.events, call.started_at),
         path=facts.path or (), path_source=path_source, diagram=diagram, diagram_problem=problem,
         agents=agents(facts.events),
         scorecard=scorecard(db, rt.service(Rubrics), call, facts, reviewer))

@@ -138,6 +138,11 @@ def _load(path: Path, rel: str) -> Rubric:
         raise FlowError([f"{rel}: not valid YAML: {yaml_where(exc)}"]) from None
     if not isinstance(raw, dict):
         raise FlowError([f"{rel}: must be a mapping with name, scale and items"])
+    if isinstance(raw.get("scale"), dict):
+        unquoted = [f"{rel}: scale.{k}: write the label in quotes ('{'yes' if v else 'no'}'): YAML reads yes and no "
+                    f"as true and false" for k, v in raw["scale"].items() if isinstance(v, bool)]
+        if unquoted:
+            raise FlowError(unquoted)
     try:
         spec = RubricFile.model_validate(raw)
     except ValidationError as exc:

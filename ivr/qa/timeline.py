@@ -7,7 +7,7 @@ is ever hidden from review; every phone number in it is masked.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -112,9 +112,22 @@ SENTENCES: dict[str, tuple[str, Callable[[dict], str]]] = {
 }
 
 
-def entry(event: CallEvent, started_at: datetime) -> TimelineEntry:
-    detail = event.detail or {}
+def timeline(events: Sequence[CallEvent], started_at: datetime) -> list[TimelineEntry]:
+    """The call's events in words. A transfer attempt names the agent as the ringing did."""
+    ringing = {e.detail.get("attempt"): e.detail.get("agent") for e in events if e.kind == "transfer_ringing"}
+    entries = []
+    for event in events:
+        detail = dict(event.detail or {})
+        if event.kind == "transfer_attempt" and ringing.get(detail.get("attempt")):
+            detail["agent"] = ringing[detail["attempt"]]
+        entries.append(entry(event, detail, started_at))
+    return entries
+
+
+def entry(event: CallEvent, detail: dict, started_at: datetime) -> TimelineEntry:
+    """One event; its details are listed as well when it is of a kind this module has no words for."""
     kind = event.kind
+    rest = ""
     if kind in SENTENCES:
         topic, say = SENTENCES[kind]
         text = say(detail)
@@ -124,7 +137,8 @@ def entry(event: CallEvent, started_at: datetime) -> TimelineEntry:
         topic, text = "security", f"Account freeze {kind.removeprefix('freeze_')}"
     else:
         topic, text = "other", kind.replace("_", " ").capitalize()
-    rest = "; ".join(f"{k}: {v}" for k, v in sorted(detail.items()) if k not in HIDDEN_DETAIL and v not in (None, ""))
+        rest = "; ".join(f"{k}: {v}" for k, v in sorted(detail.items())
+                         if k not in HIDDEN_DETAIL and v not in (None, ""))
     offset = int((_comparable(event.at) - _comparable(started_at)).total_seconds())
     return TimelineEntry(id=event.id, at=event.at, offset_seconds=max(offset, 0), kind=kind, topic=topic,
                          text=mask_numbers_in(text), detail=mask_numbers_in(rest)[:400])
