@@ -18,7 +18,7 @@ from ivr.runtime import Runtime
 
 PAGE_SIZE = 100
 NAME = re.compile(r"^[a-z0-9._-]{1,64}$")
-TARGET = re.compile(r"^[a-z_]+:[A-Za-z0-9._-]{1,64}$")
+TARGET = re.compile(r"^[a-z_]+:[A-Za-z0-9._/-]{1,120}$")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class AuditFilters:
         if v["action"] and v["action"] not in ACTIONS:
             raise FilterError(f"action: one of {', '.join(ACTIONS)}, got {v['action']!r}")
         if v["target"] and not TARGET.match(v["target"]):
-            raise FilterError(f"target: like call:123 or user:alice, got {v['target']!r}")
+            raise FilterError(f"target: like call:123, user:alice or path:/qa/users, got {v['target']!r}")
         if v["page"] and not (v["page"].isdigit() and 1 <= int(v["page"]) <= 100_000):
             raise FilterError(f"page: a number, got {v['page']!r}")
         return cls(v["actor"] or None, v["action"] or None, v["target"] or None, _day(v["from"], "from"),
