@@ -46,6 +46,14 @@ ensure_audio_tools() {  # the emulator's caller speaks through espeak-ng and sox
     || apt_install espeak-ng sox ffmpeg
 }
 
+ensure_graphviz() {  # `dot` draws the flows (ivr flows draw, the QA pages' Call page)
+  command -v dot >/dev/null || apt_install graphviz
+}
+
+ensure_browser() {  # the QA pages' tests drive Debian's Chromium with Playwright (never `playwright install`)
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
 ensure_faketime() {  # the test command runs the time-sensitive tests at other moments too
   command -v faketime >/dev/null || apt_install faketime
 }
