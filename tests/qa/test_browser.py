@@ -76,7 +76,7 @@ def call_links(page) -> list[str]:
 
 
 def test_a_reviewer_searches_opens_a_call_reads_it_and_scores_it(browser, site, qa):
-    page = open_signed_in(browser, site, "alice", start=f"/qa/calls?region=gb")
+    page = open_signed_in(browser, site, "alice", start="/qa/calls?region=gb")
     assert page.url == f"{site}/qa/calls?region=gb"  # back where they were going
     assert len(call_links(page)) == 3
     page.select_option("#f-intent", "withdrawal")
