@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ GENESIS = "0" * 64  # the "previous hash" of the first entry
 PLAIN, KEYED = "sha256", "hmac-sha256"
 APPEND_ATTEMPTS = 5
 MAX_TEXT = 200  # characters kept of any one detail value
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # What an entry may record. listen, download, legal_hold and deletion are written by the recordings
 # pages (the player, the admin's holds and deletions).
@@ -84,6 +86,7 @@ def record(sessions: sessionmaker[Session], key: str | None, now: datetime, acti
         raise ValueError(f"unknown audit action {action!r}")
     at = now.astimezone(UTC)
     clean = {k: _bounded(v) for k, v in detail.items() if v is not None}
+    target = _text(target, 128) if target is not None else None
     for attempt in range(1, APPEND_ATTEMPTS + 1):
         try:
             with sessions.begin() as db:
@@ -180,13 +183,18 @@ def _moment(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _text(value: str, limit: int = MAX_TEXT) -> str:
+    """Text as it may be kept: control characters (a NUL in a doctored address) written out, bounded."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", value)[:limit]
+
+
 def _bounded(value):
     if isinstance(value, str):
-        return value[:MAX_TEXT]
+        return _text(value)
     if isinstance(value, (list, tuple)):
         return [_bounded(v) for v in list(value)[:50]]
     if isinstance(value, dict):
-        return {str(k)[:64]: _bounded(v) for k, v in list(value.items())[:50]}
+        return {_text(str(k), 64): _bounded(v) for k, v in list(value.items())[:50]}
     if value is None or isinstance(value, (bool, int)):
         return value
-    return str(value)[:MAX_TEXT]
+    return _text(str(value))

@@ -157,7 +157,7 @@ def _read(card: Scorecard, form: Mapping[str, str]) -> tuple[dict, int, int]:
 
 
 def _comment(text: str, what: str) -> str:
-    text = (text or "").strip()
+    text = (text or "").replace("\x00", "").strip()
     if len(text) > MAX_COMMENT:
         raise ScoreError(f"{what}: a comment is at most {MAX_COMMENT} characters")
     return text

@@ -149,7 +149,7 @@ def sign_in(rt: Runtime, name: str, password: str, ip: str) -> tuple[Reviewer, s
         raise SignInRefused("too many attempts", retry_after=wait)
     passwords = rt.service(Passwords)
     with rt.sessions.begin() as db:
-        user = users.find(db, name)
+        user = users.find(db, name) if users.NAME.match(name) else None
         matches = passwords.verify(user.password_hash if user else None, password or "")
         if user is not None and matches and user.active:
             user.last_sign_in_at = now

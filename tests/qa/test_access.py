@@ -64,6 +64,14 @@ def test_after_signing_in_only_a_qa_page_of_this_site_is_followed(qa, target):
     assert answer.headers["Location"] == "/qa/calls"
 
 
+@pytest.mark.parametrize("name", ["alice\x00", "a" * 500, "../alice", "ALICE'--"])
+def test_a_doctored_name_is_just_a_wrong_name(qa, name):
+    before = qa.last_seq()
+    assert sign_in(qa.client(), name, PASSWORD).status_code == 401
+    [entry] = qa.audit_entries(after=before)
+    assert entry.action == "sign_in_failed" and "\x00" not in entry.target and len(entry.target) <= 128
+
+
 def test_a_wrong_password_or_unknown_user_gets_the_same_answer_and_is_audited(qa):
     before = qa.last_seq()
     wrong = sign_in(qa.client(), "alice", "not the password at all")
