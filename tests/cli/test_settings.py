@@ -29,6 +29,10 @@ def test_defaults_are_the_embedded_ones():
     ({"IVR_TICKET_JOIN_HOURS": "-3"}, "IVR_TICKET_JOIN_HOURS must be positive"),
     ({"IVR_BIND": "8000"}, "IVR_BIND must be host:port"),
     ({"IVR_LOG_LEVEL": "chatty"}, "IVR_LOG_LEVEL must be one of"),
+    ({"IVR_SECRET_KEY": "short"}, "IVR_SECRET_KEY must be at least 32 characters"),
+    ({"IVR_AUDIT_KEY": "short"}, "IVR_AUDIT_KEY must be at least 32 characters"),
+    ({"IVR_SESSION_COOKIE_SECURE": "maybe"}, "IVR_SESSION_COOKIE_SECURE must be true or false"),
+    ({"IVR_SESSION_IDLE_MINUTES": "0"}, "IVR_SESSION_IDLE_MINUTES must be positive"),
 ])
 def test_bad_setting_is_named(change, named):
     with pytest.raises(SettingsError) as error:
@@ -44,3 +48,20 @@ def test_cli_reports_a_bad_setting_in_one_line(monkeypatch):
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: IVR_LOG_LEVEL must be one of")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_qa_settings_read_and_hand_on():
+    settings = Settings.from_env({**GOOD, "IVR_SECRET_KEY": "k" * 40, "IVR_SESSION_COOKIE_SECURE": "false",
+                                  "IVR_SESSION_MAX_HOURS": "8"})
+    assert settings.secret_key == "k" * 40 and settings.session_cookie_secure is False
+    assert settings.session_max_hours == 8 and settings.session_idle_minutes == 30 and settings.audit_key is None
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+def test_serve_refuses_to_start_without_the_qa_secret_key(monkeypatch):
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IVR_SECRET_KEY", "")  # the environment wins over .env files
+    result = CliRunner().invoke(main, ["serve", "--job-workers", "0"])
+    assert result.exit_code == 1
+    assert "refusing to start: IVR_SECRET_KEY is not set" in result.output

@@ -112,13 +112,9 @@ def qa_settings(redis_url: str, database_url: str, clock: Clock, folder, **chang
                     session_cookie_secure=False, **changes)
 
 
-@pytest.fixture(scope="module")
-def qa(redis_url, database_url, tmp_path_factory):
-    """A QA world for a whole test module: its calls and reviewers are made once. (Its tests must
-    not ask for the `app` or `sessions` fixtures, which empty the tables before each test.)"""
-    folder = tmp_path_factory.mktemp("qa")
+def world(redis_url: str, database_url: str, folder, calls: bool):
     clock = Clock(TUESDAY, shared_as=folder / "clock")
-    settings = qa_settings(redis_url, database_url, clock, folder)
+    settings = qa_settings(redis_url, database_url, clock, folder, signin_max_failures=3, signin_ip_max_failures=6)
     engine = make_engine(database_url)
     sessions = make_sessions(engine)
     with sessions.begin() as db:
@@ -126,19 +122,37 @@ def qa(redis_url, database_url, tmp_path_factory):
     app = create_app(settings, clock=clock)
     numbers = [NumberConfig(n, f"{PUBLIC_URL}/voice/incoming", f"{PUBLIC_URL}/voice/fallback",
                             f"{PUBLIC_URL}/voice/status") for flow in app.extensions["ivr"].flows for n in flow.numbers]
-    world = QaWorld(app, Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers), clock, sessions, settings)
-    world.make_calls()
+    made = QaWorld(app, Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers), clock, sessions, settings)
+    if calls:
+        made.make_calls()
     for name, (role, regions) in REVIEWERS.items():
-        world.add_user(name, role, regions)
-    yield world
+        made.add_user(name, role, regions)
+    return made, engine
+
+
+@pytest.fixture(scope="module")
+def qa(redis_url, database_url, tmp_path_factory):
+    """A QA world for a whole test module: its calls and reviewers are made once. (Its tests must
+    not ask for the `app` or `sessions` fixtures, which empty the tables before each test.)"""
+    made, engine = world(redis_url, database_url, tmp_path_factory.mktemp("qa"), calls=True)
+    yield made
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def people(redis_url, database_url, tmp_path_factory):
+    """The QA world's reviewers without its calls (signing in, sessions)."""
+    made, engine = world(redis_url, database_url, tmp_path_factory.mktemp("qa"), calls=False)
+    yield made
     engine.dispose()
 
 
 @pytest.fixture(autouse=True)
 def _qa_clock_reset(request):
     """Each test in a QA module starts on the world's Tuesday, whatever the last one did to the clock."""
-    if "qa" in request.fixturenames:
-        request.getfixturevalue("qa").clock.set_moment(TUESDAY)
+    for name in ("qa", "people"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).clock.set_moment(TUESDAY)
 
 
 @pytest.fixture(scope="session", autouse=True)
