@@ -133,19 +133,21 @@ def render_svg(g: Graph, timeout: float = DOT_TIMEOUT) -> str:
     return svg
 
 
-def highlight(svg: str, g: Graph, path: Iterable[str]) -> str:
+def highlight(svg: str, g: Graph, path: Iterable[str], taken: Iterable[tuple[str, str]] = ()) -> str:
     """Mark the steps of `path` (and the edges between them) with the class `on_path`, the last
-    step also `path_end`. The drawing's layout is untouched, so one drawing serves every call."""
+    step also `path_end`. Where two branches of a step lead to the same next step, `taken` (step,
+    branch label) pairs say which was taken; without them both are marked. The drawing's layout is
+    untouched, so one drawing serves every call."""
     steps = [g.ids[name] for name in path if name in g.ids]
     if not steps:
         return svg
     marked = set(steps) | {"flow_call"}
-    pairs = {("call", steps[0][6:])} | {(a[6:], b[6:]) for a, b in zip(steps, steps[1:], strict=False)}
+    lit = {f"flow_e_call_{steps[0][6:]}_0"} | _edges_taken(g, steps, {(g.ids.get(s), label) for s, label in taken})
     if g.urgent_start and g.urgent_start in steps:
         arrived = steps.index(g.urgent_start)
-        if arrived == 0 or (steps[arrived - 1][6:], g.urgent_start[6:]) not in _edge_pairs(g):
+        if arrived == 0 or not any(e[1] == steps[arrived - 1] and e[2] == g.urgent_start for e in g.edges):
             marked.add("flow_urgent")
-            pairs.add(("urgent", g.urgent_start[6:]))
+            lit.add(f"flow_e_urgent_{g.urgent_start[6:]}_0")
 
     def node(match: re.Match) -> str:
         node_id = match.group(1)
@@ -153,11 +155,32 @@ def highlight(svg: str, g: Graph, path: Iterable[str]) -> str:
         return match.group(0) + (f" on_path{end}" if node_id in marked else "")
 
     def edge(match: re.Match) -> str:
-        on = (match.group(1), match.group(2)) in pairs
-        return match.group(0) + (" on_path" if on else "")
+        return match.group(0) + (" on_path" if match.group(1) in lit else "")
 
     svg = re.sub(r'<g id="(flow_s\d+|flow_call|flow_urgent)" class="node', node, svg)
-    return re.sub(r'<g id="flow_e_?([a-z]*\d*)_(\d+)_\d+" class="edge', edge, svg)
+    return re.sub(r'<g id="(flow_e[a-z0-9_]+)" class="edge', edge, svg)
+
+
+def _edges_taken(g: Graph, steps: list[str], taken: set[tuple[str, str]]) -> set[str]:
+    lit = set()
+    for source, target in zip(steps, steps[1:], strict=False):
+        between = [(edge_id, label) for edge_id, a, b, label in g.edges if a == source and b == target]
+        chosen = [edge_id for edge_id, label in between if (source, label) in taken]
+        lit.update(chosen or [edge_id for edge_id, _ in between])
+    return lit
+
+
+def exit_label(step, index: int | None = None, key: str | None = None, outcome: str | None = None) -> str | None:
+    """The label the drawing gives the branch a call took: a route's branch `index` (1-based; None:
+    its default), a menu's or say step's `key`, a consent step's `outcome`."""
+    if isinstance(step, RouteStep):
+        labels = _labelled_exits(step)
+        return _short(labels[index - 1][0] if index and index <= len(step.branches) else labels[-1][0])
+    if key is not None:
+        return f"key {key}"
+    if outcome is not None:
+        return "declined" if outcome == "declined" else "given"
+    return None
 
 
 STANDALONE_STYLE = ("<style>g.node.on_path > polygon, g.node.on_path > ellipse, g.node.on_path > path "
@@ -215,10 +238,6 @@ def _any(value) -> str:
     return "/".join(value) if isinstance(value, list) else str(value)
 
 
-def _edge_pairs(g: Graph) -> set[tuple[str, str]]:
-    return {(source[6:], target[6:]) for _, source, target, _ in g.edges}
-
-
 def _reachable(steps, entries: list[str], avoid: str | None = None) -> set[str]:
     seen, todo = set(entries), list(entries)
     while todo:
@@ -254,10 +273,10 @@ class FlowDrawings:
         self.timeout = timeout
         self._drawn: dict[tuple[str, str], tuple[Graph, str]] = {}
 
-    def svg(self, flow: Flow, path: Iterable[str] = ()) -> str:
+    def svg(self, flow: Flow, path: Iterable[str] = (), taken: Iterable[tuple[str, str]] = ()) -> str:
         key = (flow.region, flow.version)
         if key not in self._drawn:
             g = graph(flow)
             self._drawn[key] = (g, render_svg(g, self.timeout))
         g, svg = self._drawn[key]
-        return highlight(svg, g, path)
+        return highlight(svg, g, path, taken)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ivr.calls.store import CallStore
 from ivr.db.models import Call
 from ivr.qa.checks import CallFacts
+from ivr.qa.diagrams import exit_label
 from ivr.runtime import Runtime
 
 PATH_FROM_NOTES = ("route", "menu", "key", "no_input", "invalid_choice", "gave_up", "intent", "queue_left")
@@ -33,3 +34,28 @@ def _path(rt: Runtime, call: Call) -> tuple[tuple[str, ...] | None, str | None]:
         if step and (not steps or steps[-1] != step):
             steps.append(step)
     return (tuple(steps), "its menus and routes (partial)") if steps else (None, None)
+
+
+def branches_taken(facts: CallFacts) -> set[tuple[str, str]]:
+    """(step, branch label) for each choice the timeline records: a route's branch, a key pressed,
+    the consent answer; so the drawing marks the branch taken where two lead to the same step."""
+    if facts.flow is None:
+        return set()
+    steps = facts.flow.steps
+    consent_step = next((name for name in facts.path or () if getattr(steps.get(name), "kind", "") == "consent"), None)
+    taken = set()
+    for event in facts.events:
+        detail = event.detail or {}
+        step = detail.get("step")
+        if event.kind == "route" and step in steps:
+            branch = detail.get("branch")
+            label = exit_label(steps[step], index=branch if isinstance(branch, int) else None)
+        elif event.kind in ("menu", "key") and step in steps and detail.get("key"):
+            label = exit_label(steps[step], key=str(detail["key"]))
+        elif event.kind in ("consent_given", "consent_declined", "consent_notice") and consent_step:
+            step, label = consent_step, exit_label(steps[consent_step], outcome=event.kind.removeprefix("consent_"))
+        else:
+            continue
+        if label:
+            taken.add((step, label))
+    return taken

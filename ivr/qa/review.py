@@ -21,7 +21,7 @@ from ivr.qa import audit, reviewers
 from ivr.qa.audit import Actor
 from ivr.qa.checks import agents
 from ivr.qa.diagrams import FlowDrawings
-from ivr.qa.facts import call_facts
+from ivr.qa.facts import branches_taken, call_facts
 from ivr.qa.masking import mask_number
 from ivr.qa.reviewers import Reviewer
 from ivr.qa.rubrics import Rubrics
@@ -113,7 +113,7 @@ def _review(rt: Runtime, db: Session, reviewer: Reviewer, call: Call) -> CallRev
     diagram, problem = None, None
     if flow is not None:
         try:
-            diagram = rt.service(FlowDrawings).svg(flow, facts.path or ())
+            diagram = rt.service(FlowDrawings).svg(flow, facts.path or (), branches_taken(facts))
         except DiagramUnavailable as exc:
             problem = str(exc)
     ticket = call.ticket

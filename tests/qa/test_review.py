@@ -153,3 +153,18 @@ def test_the_urgent_jump_is_highlighted_from_the_urgent_key(qa):
     assert '<g id="flow_urgent" class="node on_path' in page
     assert re.search(r'<g id="flow_e_urgent_\d+_0" class="edge on_path', page)
     assert "<script" not in page.split('<div class="diagram"', 1)[1]
+
+
+def test_of_two_branches_to_the_same_step_only_the_one_taken_is_highlighted(qa):
+    g = graph(qa.rt.flows.flows["gb"])
+    labels = {edge_id: label for edge_id, _, _, label in g.edges}
+    ada = qa.signed_in("ada")
+
+    def lit_from(call_id: int, step: str) -> set[str]:
+        page = ada.get(f"/qa/calls/{call_id}").text
+        lit = re.findall(r'<g id="(flow_e\d+_\d+_\d+)" class="edge on_path', page)
+        return {labels[e] for e in lit if e.startswith(f"flow_e{g.ids[step][6:]}_")}
+
+    assert lit_from(qa.calls.gb_kyc, "consent") == {"given"}
+    assert lit_from(qa.calls.gb_queue, "consent") == {"declined"}
+    assert lit_from(qa.calls.gb_queue, "issue_menu") == {"key 6"}  # not 5, 0 or on_fail, also to to_agent
