@@ -70,6 +70,10 @@ class AccessRefused(IvrError):
         super().__init__(reason)
 
 
+class UnknownCall(IvrError):
+    """A QA page asked for a call that does not exist."""
+
+
 class SignInRefused(IvrError):
     """A QA sign-in failed: wrong name or password, a disabled user, or too many attempts."""
 

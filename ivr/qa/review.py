@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call
-from ivr.errors import AccessRefused, DiagramUnavailable
+from ivr.errors import AccessRefused, DiagramUnavailable, UnknownCall
 from ivr.qa import audit, reviewers
 from ivr.qa.audit import Actor
 from ivr.qa.checks import agents
@@ -90,13 +90,13 @@ class CallReview:
 
 
 def open_call(rt: Runtime, reviewer: Reviewer, call_id: int, actor: Actor) -> CallReview:
-    """The call for review; AccessRefused (audited) if the reviewer may not see it, LookupError if
+    """The call for review; AccessRefused (audited) if the reviewer may not see it, UnknownCall if
     there is no such call (audited too)."""
     with rt.sessions() as db:
         call = db.get(Call, call_id)
         if call is None:
             audit.write(rt, "refused", actor, f"call:{call_id}", reason="no such call")
-            raise LookupError(f"no call {call_id}")
+            raise UnknownCall(f"no call {call_id}")
         try:
             reviewers.check_call_row(reviewer, call)
         except AccessRefused as refused:

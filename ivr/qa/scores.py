@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call, QaScore, Ticket
-from ivr.errors import AccessRefused, ScoreError
+from ivr.errors import AccessRefused, ScoreError, UnknownCall
 from ivr.qa import audit, reviewers
 from ivr.qa.audit import Actor
 from ivr.qa.checks import NA, NO, YES, CallFacts, Finding, agents, run
@@ -106,7 +106,7 @@ def save(rt: Runtime, reviewer: Reviewer, call_id: int, form: Mapping[str, str],
         call = db.get(Call, call_id)
         if call is None:
             audit.write(rt, "refused", actor, f"call:{call_id}", reason="no such call")
-            raise LookupError(f"no call {call_id}")
+            raise UnknownCall(f"no call {call_id}")
         try:
             reviewers.check_call_row(reviewer, call)
         except AccessRefused as refused:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from ivr.errors import AccessRefused, FilterError, ScoreError, SignInRefused, UserError
+from ivr.errors import AccessRefused, FilterError, ScoreError, SignInRefused, UnknownCall, UserError
 from ivr.qa import admin, audit, scores, search
 from ivr.qa.audit_log import AuditFilters, audit_log
 from ivr.qa.review import open_call
@@ -154,8 +154,8 @@ def refused(error: AccessRefused):
     return render_template("qa/refused.html", reason=error.reason), 403
 
 
-@bp.errorhandler(LookupError)
-def not_found(error: LookupError):
+@bp.errorhandler(UnknownCall)
+def not_found(error: UnknownCall):
     return render_template("qa/error.html", status=404, message=str(error)), 404
 
 
