@@ -72,3 +72,39 @@ class MediaRefused(IvrError):
 
 class StorageError(IvrError):
     """The recordings store could not keep, read or delete a file (down, full, refused)."""
+
+
+class AccessRefused(IvrError):
+    """A QA reviewer asked for something their role or regions do not allow; `reason` says which."""
+
+    def __init__(self, reason: str, target: str | None = None):
+        self.reason, self.target = reason, target
+        super().__init__(reason)
+
+
+class UnknownCall(IvrError):
+    """A QA page asked for a call that does not exist."""
+
+
+class SignInRefused(IvrError):
+    """A QA sign-in failed: wrong name or password, a disabled user, or too many attempts."""
+
+    def __init__(self, reason: str, retry_after: int | None = None):
+        self.reason, self.retry_after = reason, retry_after
+        super().__init__(reason)
+
+
+class UserError(IvrError):
+    """A QA user cannot be added or changed as asked (bad name, role, region or password)."""
+
+
+class ScoreError(IvrError):
+    """A scorecard cannot be saved as filled in; the message says which item and why."""
+
+
+class FilterError(IvrError):
+    """A search of calls has a filter that cannot be used; the message names it."""
+
+
+class DiagramUnavailable(IvrError):
+    """A flow cannot be drawn: Graphviz is missing, too slow, or the drawing is too large."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from redis import Redis
 
-from ivr import callbacks, calls, jobs, queue, recordings, security, speech
+from ivr import callbacks, calls, jobs, qa, queue, recordings, security, speech
 from ivr.clock import Clock, clock_from
 from ivr.db.database import make_engine, make_sessions
 from ivr.flows.loader import FlowSet, checked_desks, load_flows
@@ -16,7 +16,7 @@ from ivr.metrics import Metrics
 from ivr.runtime import Runtime
 from ivr.settings import Settings
 
-CAPABILITIES = (calls, speech, security, queue, callbacks, recordings)
+CAPABILITIES = (calls, speech, security, queue, callbacks, recordings, qa)
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, flows: FlowSet | None = None) -> Runtime:

@@ -54,6 +54,14 @@ class Settings:
     recordings_retry_seconds: int = 30  # first retry of an ingest (media not ready, storage down); then backs off
     recordings_original_key: str | None = None  # base64 AES-256 key: keep the unredacted audio, encrypted
     clock: str = "system"  # IVR_CLOCK: system, fixed:<ISO time> or file:<path> (see ivr/clock.py)
+    secret_key: str | None = None  # signs the QA pages' session cookies; unset: the QA pages are off
+    session_cookie_secure: bool = True  # the session cookie only travels over HTTPS (false: local http)
+    session_idle_minutes: int = 30  # a QA session unused this long ends (on the runtime's clock)
+    session_max_hours: int = 12  # and any QA session ends this long after signing in
+    signin_max_failures: int = 5  # failed sign-ins for one user within the window before it is refused
+    signin_ip_max_failures: int = 20  # failed sign-ins from one address within the window
+    signin_window_minutes: int = 15
+    audit_key: str | None = None  # HMAC key for the audit log's hash chain (unset: plain SHA-256)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -110,6 +118,14 @@ class Settings:
             recordings_retry_seconds=_positive_int(env, "IVR_RECORDINGS_RETRY_SECONDS", 30),
             recordings_original_key=_aes_key(env, "IVR_RECORDINGS_ORIGINAL_KEY"),
             clock=_clock(env),
+            secret_key=_secret(env, "IVR_SECRET_KEY"),
+            session_cookie_secure=_boolean(env, "IVR_SESSION_COOKIE_SECURE", True),
+            session_idle_minutes=_positive_int(env, "IVR_SESSION_IDLE_MINUTES", 30),
+            session_max_hours=_positive_int(env, "IVR_SESSION_MAX_HOURS", 12),
+            signin_max_failures=_positive_int(env, "IVR_SIGNIN_MAX_FAILURES", 5),
+            signin_ip_max_failures=_positive_int(env, "IVR_SIGNIN_IP_MAX_FAILURES", 20),
+            signin_window_minutes=_positive_int(env, "IVR_SIGNIN_WINDOW_MINUTES", 15),
+            audit_key=_secret(env, "IVR_AUDIT_KEY"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -120,7 +136,12 @@ class Settings:
             value = getattr(self, name)
             if value is None:
                 continue
-            env[variable] = ",".join(sorted(value)) if isinstance(value, frozenset) else str(value)
+            if isinstance(value, frozenset):
+                env[variable] = ",".join(sorted(value))
+            elif isinstance(value, bool):
+                env[variable] = "true" if value else "false"
+            else:
+                env[variable] = str(value)
         env["IVR_SPEECH_PATH"] = self.speech_path.upper()
         env["IVR_CALLBACK_AMD"] = self.callback_amd.upper()
         return env
@@ -145,7 +166,14 @@ ENV_NAMES = {
     "recordings_job_timeout": "IVR_RECORDINGS_JOB_TIMEOUT",
     "recordings_retry_seconds": "IVR_RECORDINGS_RETRY_SECONDS",
     "recordings_original_key": "IVR_RECORDINGS_ORIGINAL_KEY",
+    "secret_key": "IVR_SECRET_KEY",
+    "session_cookie_secure": "IVR_SESSION_COOKIE_SECURE", "session_idle_minutes": "IVR_SESSION_IDLE_MINUTES",
+    "session_max_hours": "IVR_SESSION_MAX_HOURS", "signin_max_failures": "IVR_SIGNIN_MAX_FAILURES",
+    "signin_ip_max_failures": "IVR_SIGNIN_IP_MAX_FAILURES", "signin_window_minutes": "IVR_SIGNIN_WINDOW_MINUTES",
+    "audit_key": "IVR_AUDIT_KEY",
 }
+
+MIN_SECRET = 32  # characters: a secret shorter than this is refused (serve.sh generates 64 hex digits)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -214,6 +242,27 @@ def _optional_e164(env: Mapping[str, str], name: str) -> str | None:
         return None
     if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
         raise SettingsError(f"{name} must be a phone number in E.164 form like +14155550100, got {value!r}")
+    return value
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_SECRET:
+        raise SettingsError(f"{name} must be at least {MIN_SECRET} characters (e.g. `openssl rand -hex 32`), "
+                            f"got {len(value)}")
     return value
 
 

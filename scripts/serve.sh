@@ -17,6 +17,24 @@ if [ -z "${TWILIO_AUTH_TOKEN:-}" ]; then
   say "To take real calls, put your Twilio credentials in .env (see .env.example)."
 fi
 
+if [ -z "${IVR_SECRET_KEY:-}" ]; then
+  # The QA pages sign their sessions with it: one made here, kept in .run/local.env (set your own in
+  # .env for a real deployment). Plain http on this machine: the session cookie may not be Secure.
+  local_env="$ROOT/.run/local.env"
+  if ! grep -q '^IVR_SECRET_KEY=' "$local_env" 2>/dev/null; then
+    key="$("$ROOT/.venv/bin/python" -c 'import secrets; print(secrets.token_hex(32))')"
+    printf 'IVR_SECRET_KEY=%s\n' "$key" >> "$local_env"
+    if [[ "${IVR_PUBLIC_URL:-http://127.0.0.1:8000}" == http://* ]] && ! grep -q '^IVR_SESSION_COOKIE_SECURE=' "$local_env"; then
+      printf 'IVR_SESSION_COOKIE_SECURE=false\n' >> "$local_env"
+    fi
+    chmod 600 "$local_env"
+  fi
+  set -a; source "$local_env"; set +a
+  say "IVR_SECRET_KEY is not set: using the one in .run/local.env for the QA pages (http://…/qa/)."
+fi
+
+ensure_graphviz
+
 if [ -z "${IVR_REDIS_URL:-}" ]; then
   ensure_redis_server
   ensure_ffmpeg

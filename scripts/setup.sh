@@ -50,6 +50,14 @@ ensure_ffmpeg() {  # recordings are checked, redacted and encoded with pydub, wh
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
 }
 
+ensure_graphviz() {  # `dot` draws the flows (ivr flows draw, the QA pages' Call page)
+  command -v dot >/dev/null || apt_install graphviz
+}
+
+ensure_browser() {  # the QA pages' tests drive Debian's Chromium with Playwright (never `playwright install`)
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
 ensure_faketime() {  # the test command runs the time-sensitive tests at other moments too
   command -v faketime >/dev/null || apt_install faketime
 }

@@ -11,6 +11,8 @@
 source "$(dirname "$0")/setup.sh"
 ensure_redis_server
 ensure_audio_tools
+ensure_graphviz
+ensure_browser
 ensure_faketime
 PY="$ROOT/.venv/bin/python"
 if [ $# -gt 0 ]; then

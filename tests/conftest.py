@@ -25,6 +25,7 @@ pytest_plugins = ["tests.callback_world"]  # the `world` fixture of the queue an
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+SECRET_KEY = "test-secret-key-for-the-qa-pages-0123456789"
 PUBLIC_URL = "https://ivr.example.test"
 FLOWS_DIR = PROJECT_ROOT / "flows"
 
@@ -88,9 +89,16 @@ def _clean_stores(request):
         Redis.from_url(request.getfixturevalue("redis_url")).flushdb()
     if "sessions" in request.fixturenames or "app" in request.fixturenames:
         with request.getfixturevalue("sessions").begin() as db:
-            for model in (models.Transcript, models.Recording, models.CallEvent, models.Consent, models.CallbackAttempt,
-                          models.CallbackRequest, models.Page, models.FreezeRequest, models.Call, models.Ticket):
-                db.execute(delete(model))
+            clear_tables(db)
+
+
+def clear_tables(db) -> None:
+    """Empty the records of calls and what hangs off them (the audit log is kept: it is a chain the
+    QA tests check at the end of the run)."""
+    for model in (models.QaScore, models.QaUser, models.Transcript, models.Recording, models.CallEvent,
+                  models.Consent, models.CallbackAttempt, models.CallbackRequest, models.Page, models.FreezeRequest,
+                  models.Call, models.Ticket):
+        db.execute(delete(model))
 
 
 TUESDAY = datetime(2026, 11, 24, 17, 0, tzinfo=ZoneInfo("UTC"))
@@ -114,7 +122,7 @@ def clock(tmp_path):
 def settings(redis_url, database_url, tmp_path, clock):
     return Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, public_url=PUBLIC_URL,
                     redis_url=redis_url, database_url=database_url, flows_dir=FLOWS_DIR,
-                    recordings_dir=tmp_path / "recordings", clock=clock.spec)
+                    recordings_dir=tmp_path / "recordings", clock=clock.spec, secret_key=SECRET_KEY)
 
 
 def run_jobs(rt) -> None:

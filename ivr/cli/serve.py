@@ -21,6 +21,9 @@ from ivr.flows.loader import checked_desks, load_flows
 def serve(job_workers: int) -> None:
     """Check flows, migrate the database, and serve the webhooks with gunicorn, with RQ workers."""
     configured = settings()
+    if configured.secret_key is None:
+        raise click.ClickException("refusing to start: IVR_SECRET_KEY is not set (the QA pages sign their sessions "
+                                   "with it; scripts/serve.sh makes one in .run/local.env)")
     try:
         loaded = load_flows(configured.flows_dir)
         checked_desks(configured.flows_dir, loaded)

@@ -1,4 +1,6 @@
-"""Durable records: tickets, calls, each call's timeline, consents, and recordings with their transcripts."""
+"""Durable records: tickets, calls, each call's timeline, and consents; the capabilities' own
+records (the rota, call backs, pages, freeze requests, recordings with their transcripts); and the
+QA reviewers' (users, scores, the hash-chained audit log)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,6 +60,13 @@ class Call(Base):
     ticket: Mapped[Ticket | None] = relationship(back_populates="calls")
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")
     consents: Mapped[list[Consent]] = relationship(back_populates="call", order_by="Consent.id")
+
+    __table_args__ = (  # for finding calls to review (ivr/qa/search.py; migration 0006)
+        Index("ix_calls_started", "started_at", "id"),
+        Index("ix_calls_region_started", "region", "started_at"),
+        Index("ix_calls_from_number", "from_number"),
+        Index("ix_calls_ticket", "ticket_id"),
+    )
 
 
 class CallEvent(Base):
@@ -284,3 +293,79 @@ class Transcript(Base):
     recording: Mapped[Recording] = relationship(back_populates="transcripts")
 
     __table_args__ = (Index("ux_transcripts_recording_channel", "recording_id", "channel", unique=True),)
+
+
+class QaUser(Base):
+    """Someone who signs in to the QA pages: a reviewer (`qa`), a `security` reviewer or an `admin`,
+    for some regions (`regions`: comma-separated codes, or `*` for every region). Never deleted,
+    only disabled, so the audit log's names always mean someone."""
+
+    __tablename__ = "qa_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # qa, security, admin
+    regions: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QaScore(Base):
+    """A reviewer's scorecard for one call, on its region's rubric: each item's automatic check
+    (where the timeline knows the answer) and the reviewer's score and comment."""
+
+    __tablename__ = "qa_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    region: Mapped[str] = mapped_column(String(8))
+    agent: Mapped[str | None] = mapped_column(String(128))  # who took the call; None: the IVR alone
+    reviewer: Mapped[str] = mapped_column(String(64))
+    rubric: Mapped[str] = mapped_column(String(64))  # the rubric file's name and version
+    items: Mapped[dict] = mapped_column(JSON, default=dict)  # item key -> {score, auto, evidence, comment}
+    points: Mapped[int] = mapped_column(Integer)
+    max_points: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ux_qa_scores_call_reviewer", "call_id", "reviewer", unique=True),
+        Index("ix_qa_scores_region_agent", "region", "agent"),
+    )
+
+
+class AuditEntry(Base):
+    """One entry of the audit log: who did what, when (the runtime's clock), from where, and the
+    hash of the entry before it, so an edited, inserted or deleted entry breaks the chain
+    (ivr/qa/audit.py; `ivr audit verify`)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)  # 1, 2, 3 ... without gaps
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str | None] = mapped_column(String(64), index=True)  # a user's name; None: not signed in
+    role: Mapped[str | None] = mapped_column(String(16))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str | None] = mapped_column(String(128))  # e.g. call:123, user:alice
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    scheme: Mapped[str] = mapped_column(String(16))  # sha256 or hmac-sha256
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The audit log's newest entry, in one row: appending locks this row first, so two entries
+    written at once never both follow the same entry (the chain cannot fork)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

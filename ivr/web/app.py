@@ -9,7 +9,7 @@ from ivr.clock import Clock
 from ivr.factory import build_runtime
 from ivr.flows.loader import FlowSet
 from ivr.settings import Settings
-from ivr.web import callbacks, desks, media, ops, queue, voice
+from ivr.web import callbacks, desks, media, ops, qa, queue, voice
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, flows: FlowSet | None = None) -> Flask:
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     runtime = build_runtime(settings, clock=clock, flows=flows)
     runtime.registry.serving(runtime)  # e.g. every speech model a region needs loads
     app.extensions["ivr"] = runtime
-    for blueprint in (voice.bp, queue.bp, callbacks.bp, ops.bp, desks.bp):
+    for blueprint in (voice.bp, queue.bp, callbacks.bp, ops.bp, desks.bp, qa.bp):
         app.register_blueprint(blueprint)
     media.register(app)
     return app

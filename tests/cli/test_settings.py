@@ -34,6 +34,10 @@ def test_defaults_are_the_embedded_ones():
     ({"IVR_RECORDINGS_DELETE_AT_TWILIO": "maybe"}, "IVR_RECORDINGS_DELETE_AT_TWILIO must be true or false"),
     ({"IVR_RECORDINGS_MAX_MB": "0"}, "IVR_RECORDINGS_MAX_MB must be positive"),
     ({"IVR_RECORDINGS_ORIGINAL_KEY": "c2hvcnQ="}, "IVR_RECORDINGS_ORIGINAL_KEY must be 32 random bytes in base64"),
+    ({"IVR_SECRET_KEY": "short"}, "IVR_SECRET_KEY must be at least 32 characters"),
+    ({"IVR_AUDIT_KEY": "short"}, "IVR_AUDIT_KEY must be at least 32 characters"),
+    ({"IVR_SESSION_COOKIE_SECURE": "maybe"}, "IVR_SESSION_COOKIE_SECURE must be true or false"),
+    ({"IVR_SESSION_IDLE_MINUTES": "0"}, "IVR_SESSION_IDLE_MINUTES must be positive"),
 ])
 def test_bad_setting_is_named(change, named):
     with pytest.raises(SettingsError) as error:
@@ -58,3 +62,20 @@ def test_recording_settings_travel_to_the_processes_the_service_starts():
     assert (settings.recordings_url, settings.recordings_s3_sse) == ("s3://calls/kr", "aws:kms")
     assert settings.recordings_delete_at_twilio is False and settings.recordings_original_key == key
     assert Settings.from_env(settings.to_env()) == settings
+
+
+def test_the_qa_settings_read_and_hand_on():
+    settings = Settings.from_env({**GOOD, "IVR_SECRET_KEY": "k" * 40, "IVR_SESSION_COOKIE_SECURE": "false",
+                                  "IVR_SESSION_MAX_HOURS": "8"})
+    assert settings.secret_key == "k" * 40 and settings.session_cookie_secure is False
+    assert settings.session_max_hours == 8 and settings.session_idle_minutes == 30 and settings.audit_key is None
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+def test_serve_refuses_to_start_without_the_qa_secret_key(monkeypatch):
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IVR_SECRET_KEY", "")  # the environment wins over .env files
+    result = CliRunner().invoke(main, ["serve", "--job-workers", "0"])
+    assert result.exit_code == 1
+    assert "refusing to start: IVR_SECRET_KEY is not set" in result.output

@@ -1,0 +1,167 @@
+"""The QA pages' world: the app with the QA pages on, real calls made through the emulated Twilio
+(kept for a whole test module: making them is the slow part), reviewers of each role, and signing
+in through the real sign-in form. At the end of the run, the audit log's chain must be intact."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ivr import create_app
+from ivr.db.database import make_engine, make_sessions
+from ivr.db.models import AuditEntry, Call
+from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
+from ivr.emulator.transport import FlaskTransport
+from ivr.qa import admin, audit
+from ivr.qa.admin import OPERATOR
+from ivr.settings import Settings
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FLOWS_DIR,
+    PUBLIC_URL,
+    SECRET_KEY,
+    TUESDAY,
+    Clock,
+    clear_tables,
+)
+
+PASSWORD = "correct horse battery staple"
+GB, US = "+442079460100", "+14155550100"
+REVIEWERS = {  # name: (role, regions)
+    "alice": ("qa", "gb"), "bob": ("qa", "us"), "sam": ("security", "gb"), "ada": ("admin", "*"),
+}
+
+
+@dataclass
+class Calls:
+    """The calls every QA test module starts with (ids in the database)."""
+
+    gb_kyc: int  # consent given by keypad, KYC answered, self-served; fraud warning played
+    gb_kyc_again: int  # the same caller an hour later: the same ticket
+    gb_queue: int  # consent declined, a withdrawal, talked with Olivia at the gb desk
+    gb_urgent: int  # pressed 9 in the greeting: P1, Emma did not answer, Farid accepted
+    us_kyc: int  # the US line, English, consent given, KYC
+
+
+class QaWorld:
+    def __init__(self, app, twilio: Twilio, clock: Clock, sessions, settings: Settings):
+        self.app, self.twilio, self.clock, self.sessions, self.settings = app, twilio, clock, sessions, settings
+        self.rt = app.extensions["ivr"]
+        self.calls: Calls | None = None
+
+    def make_calls(self) -> Calls:
+        t = self.twilio
+        self.clock.set("2026-11-24T10:00", "Europe/London")
+        kyc = t.call(GB, "+447700900123", [Silence(), Press("1"), Press("4"), Silence()])
+        for number in ("+447400900301", "+447400900302"):  # the gb desk: Olivia, Tom
+            t.person(number, Agent(talk_seconds=90))
+        queue = t.call(GB, "+447700900124", [Silence(), Press("2"), Press("6")])
+        t.person("+447700900211", Agent(answer="no-answer"))  # Emma, on call
+        t.person("+447700900212", Agent())  # Farid accepts
+        urgent = t.call(GB, "+447700900125", [Press("9"), Silence(), Silence()])
+        self.clock.set("2026-11-24T11:00", "Europe/London")
+        again = t.call(GB, "+447700900123", [Silence(), Press("1"), Press("7"), Silence()])
+        self.clock.set("2026-11-24T10:00", "America/Los_Angeles")
+        us = t.call(US, "+14155550123", [Silence(), Press("1"), Press("1"), Press("4"), Silence()])
+        self.clock.set_moment(TUESDAY)
+        self.calls = Calls(*(self.call_id(c.sid) for c in (kyc, again, queue, urgent, us)))
+        return self.calls
+
+    def call_id(self, sid: str) -> int:
+        with self.sessions() as db:
+            return db.scalars(select(Call.id).where(Call.call_sid == sid)).one()
+
+    def add_user(self, name: str, role: str, regions: str, password: str = PASSWORD):
+        return admin.add_user(self.rt, OPERATOR, name, role, regions, password)
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def signed_in(self, name: str, password: str = PASSWORD) -> FlaskClient:
+        client = self.client()
+        answer = sign_in(client, name, password)
+        assert answer.status_code == 303, answer.text
+        return client
+
+    def audit_entries(self, after: int = 0) -> list[AuditEntry]:
+        with self.sessions() as db:
+            return list(db.scalars(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)))
+
+    def last_seq(self) -> int:
+        with self.sessions() as db:
+            return db.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)).first() or 0
+
+
+def csrf_of(page_text: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page_text).group(1)
+
+
+def sign_in(client: FlaskClient, name: str, password: str, **extra):
+    token = csrf_of(client.get("/qa/sign-in").text)
+    return client.post("/qa/sign-in", data={"name": name, "password": password, "csrf_token": token, **extra})
+
+
+def qa_settings(redis_url: str, database_url: str, clock: Clock, folder, **changes) -> Settings:
+    return Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, public_url=PUBLIC_URL,
+                    redis_url=redis_url, database_url=database_url, flows_dir=FLOWS_DIR,
+                    recordings_dir=folder / "recordings", clock=clock.spec, secret_key=SECRET_KEY,
+                    session_cookie_secure=False, **changes)
+
+
+def world(redis_url: str, database_url: str, folder, calls: bool):
+    clock = Clock(TUESDAY, shared_as=folder / "clock")
+    settings = qa_settings(redis_url, database_url, clock, folder, signin_max_failures=3, signin_ip_max_failures=6)
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    with sessions.begin() as db:
+        clear_tables(db)
+    app = create_app(settings, clock=clock)
+    numbers = [NumberConfig(n, f"{PUBLIC_URL}/voice/incoming", f"{PUBLIC_URL}/voice/fallback",
+                            f"{PUBLIC_URL}/voice/status") for flow in app.extensions["ivr"].flows for n in flow.numbers]
+    made = QaWorld(app, Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers), clock, sessions, settings)
+    if calls:
+        made.make_calls()
+    for name, (role, regions) in REVIEWERS.items():
+        made.add_user(name, role, regions)
+    return made, engine
+
+
+@pytest.fixture(scope="module")
+def qa(redis_url, database_url, tmp_path_factory):
+    """A QA world for a whole test module: its calls and reviewers are made once. (Its tests must
+    not ask for the `app` or `sessions` fixtures, which empty the tables before each test.)"""
+    made, engine = world(redis_url, database_url, tmp_path_factory.mktemp("qa"), calls=True)
+    yield made
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def people(redis_url, database_url, tmp_path_factory):
+    """The QA world's reviewers without its calls (signing in, sessions)."""
+    made, engine = world(redis_url, database_url, tmp_path_factory.mktemp("qa"), calls=False)
+    yield made
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _qa_clock_reset(request):
+    """Each test in a QA module starts on the world's Tuesday, whatever the last one did to the clock."""
+    for name in ("qa", "people"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).clock.set_moment(TUESDAY)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_chain_intact_after_the_suite(database_url):
+    """After every QA test has run: the audit log they all wrote to is one unbroken chain."""
+    yield
+    engine = make_engine(database_url)
+    try:
+        verdict = audit.verify(make_sessions(engine), None)
+    finally:
+        engine.dispose()
+    assert verdict.intact, f"the audit log's chain is broken after the suite: {verdict.problem}"
