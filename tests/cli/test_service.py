@@ -28,7 +28,8 @@ def free_port() -> int:
 def service_env(redis_url, database_url, port, flows_dir=FLOWS_DIR) -> dict:
     return {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "IVR_PUBLIC_URL": PUBLIC, "IVR_BIND": f"127.0.0.1:{port}", "IVR_WEB_WORKERS": "1",
-            "IVR_REDIS_URL": redis_url, "IVR_DATABASE_URL": database_url, "IVR_FLOWS_DIR": str(flows_dir)}
+            "IVR_REDIS_URL": redis_url, "IVR_DATABASE_URL": database_url, "IVR_FLOWS_DIR": str(flows_dir),
+            "IVR_SECRET_KEY": "service-test-secret-key-0123456789abcdef"}
 
 
 @pytest.fixture
