@@ -4,7 +4,8 @@
 #   2. every test, at the real time
 #   3. the time-sensitive tests again under libfaketime: a Saturday 23:30 UTC, a Monday 03:00 in
 #      London, and across the night the clocks go forward in Europe (the suite must pass at any
-#      wall-clock moment: every process takes its time from the service's clock, not the system's)
+#      wall-clock moment: every process takes its time from the service's clock, not the system's);
+#      the three runs go side by side unless IVR_TEST_DATABASE_URL or IVR_TEST_REDIS_URL is shared
 # With arguments, only pytest runs, with them: ./scripts/test.sh tests/core -x
 # Set IVR_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run
 # every database test on PostgreSQL instead of SQLite.
