@@ -272,7 +272,8 @@ class Recording(Base):
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="recording", order_by="Transcript.channel",
                                                          cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_recordings_status_stored", "status", "stored_at"),)
+    __table_args__ = (Index("ix_recordings_status_stored", "status", "stored_at"),
+                      Index("ix_recordings_call_status", "call_id", "status"))  # the Calls page's "has recording"
 
 
 class Transcript(Base):
