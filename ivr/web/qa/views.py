@@ -118,9 +118,6 @@ def call(call_id: int):
                            problem=None, done=request.args.get("done"), admin_problem=None)
 
 
-DONE = {"held": "Legal hold placed.", "released": "Legal hold released."}
-
-
 @bp.post(f"/calls/{CALL_ID}/legal-hold")
 def legal_hold(call_id: int):
     rt = runtime()
