@@ -61,7 +61,7 @@ class Call(Base):
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")
     consents: Mapped[list[Consent]] = relationship(back_populates="call", order_by="Consent.id")
 
-    __table_args__ = (  # for finding calls to review (ivr/qa/search.py; migration 0006)
+    __table_args__ = (  # for finding calls to review (ivr/qa/search.py; migrations 0006 and 0007)
         Index("ix_calls_started", "started_at", "id"),
         Index("ix_calls_region_started", "region", "started_at"),
         Index("ix_calls_from_number", "from_number"),
