@@ -118,19 +118,29 @@ def find_calls(db: Session, reviewer: Reviewer, filters: CallFilters, page_size:
     recorded = exists().where(Recording.call_id == Call.id, Recording.status == "stored")
     query = (select(Call.id, Call.started_at, Call.region, Call.language, Call.from_number, Call.caller_withheld,
                     Call.consent, Call.status, Call.duration_seconds, Ticket.reference, Ticket.category,
-                    Ticket.priority, scored.label("scored"), recorded.label("recorded"))
+                    Ticket.priority, scored.label("scored"))
              .outerjoin(Ticket, Call.ticket_id == Ticket.id))
     for condition in _conditions(reviewer, filters, scored, recorded):
         query = query.where(condition)
     offset = (filters.page - 1) * page_size
     query = query.order_by(Call.started_at.desc(), Call.id.desc()).offset(offset).limit(page_size + 1)
     found = db.execute(query).all()
+    recorded_ids = _recorded(db, [r.id for r in found[:page_size]])
     rows = [CallRow(id=r.id, started_at=r.started_at, region=r.region, language=r.language,
                     caller=mask_number(r.from_number, r.caller_withheld), ticket=r.reference, issue=r.category,
                     consent=r.consent, status=r.status, duration_seconds=r.duration_seconds,
                     security=is_security(r.priority), scored=bool(r.scored),
-                    recorded=bool(r.recorded)) for r in found[:page_size]]
+                    recorded=r.id in recorded_ids) for r in found[:page_size]]
     return CallsPage(rows=rows, page=filters.page, has_next=len(found) > page_size, first=offset + 1)
+
+
+def _recorded(db: Session, call_ids: list[int]) -> set[int]:
+    """Which of the page's calls have a stored recording: one lookup by the (call_id, status) index
+    (in the row query, PostgreSQL hashes every recording for it, which grows with the recordings)."""
+    if not call_ids:
+        return set()
+    return set(db.scalars(select(Recording.call_id).where(Recording.call_id.in_(call_ids),
+                                                          Recording.status == "stored")))
 
 
 def _conditions(reviewer: Reviewer, f: CallFilters, scored, recorded) -> list:
