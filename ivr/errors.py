@@ -86,6 +86,14 @@ class UnknownCall(IvrError):
     """A QA page asked for a call that does not exist."""
 
 
+class UnknownRecording(IvrError):
+    """A QA page asked for a recording that does not exist, or whose audio is no longer kept."""
+
+
+class RecordingRequestError(IvrError):
+    """A legal hold or deletion asked for on the QA pages cannot be done as filled in."""
+
+
 class SignInRefused(IvrError):
     """A QA sign-in failed: wrong name or password, a disabled user, or too many attempts."""
 

@@ -61,7 +61,7 @@ class Call(Base):
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")
     consents: Mapped[list[Consent]] = relationship(back_populates="call", order_by="Consent.id")
 
-    __table_args__ = (  # for finding calls to review (ivr/qa/search.py; migration 0006)
+    __table_args__ = (  # for finding calls to review (ivr/qa/search.py; migrations 0006 and 0007)
         Index("ix_calls_started", "started_at", "id"),
         Index("ix_calls_region_started", "region", "started_at"),
         Index("ix_calls_from_number", "from_number"),
@@ -272,7 +272,8 @@ class Recording(Base):
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="recording", order_by="Transcript.channel",
                                                          cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_recordings_status_stored", "status", "stored_at"),)
+    __table_args__ = (Index("ix_recordings_status_stored", "status", "stored_at"),
+                      Index("ix_recordings_call_status", "call_id", "status"))  # the Calls page's "has recording"
 
 
 class Transcript(Base):

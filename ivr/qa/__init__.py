@@ -1,9 +1,10 @@
 """qa: reviewing calls. Who may sign in and what their role and regions let them see (`users`,
 `reviewers`, `passwords`, `signin`, `admin`); finding calls (`search`); one call as a reviewer reads
-it (`review`, `timeline`, `facts`, the flow drawn with its path: `diagrams`); scorecards on each
-region's rubric (`rubrics`, `checks`, `scores`); and the hash-chained audit log of everything a
-reviewer does (`audit`, `audit_log`). The web pages (ivr/web/qa/) and `ivr users`, `ivr audit` and
-`ivr flows draw` are thin edges over this package.
+it (`review`, `timeline`, `facts`, the flow drawn with its path: `diagrams`) and hears it (its
+recordings' audio and transcript, who hears what: `listening`); legal holds and deletion from the
+pages (`holds`); scorecards on each region's rubric (`rubrics`, `checks`, `scores`); and the
+hash-chained audit log of everything a reviewer does (`audit`, `audit_log`). The web pages
+(ivr/web/qa/) and `ivr users`, `ivr audit` and `ivr flows draw` are thin edges over this package.
 
 Sits above the other capabilities: it reads what they record (calls, tickets, the timeline, live
 call state through ivr.calls), and none of them imports it. May import every capability below it,

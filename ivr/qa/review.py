@@ -3,9 +3,8 @@ and time), the timeline in words, the path it took through its region's flow (dr
 path highlighted), the agents who took it, and its scorecard. Opening it is audited; a reviewer
 whose role or regions do not cover it is refused, and that is audited too.
 
-Recordings stored with their calls add the player (both channels) and the redacted transcript
-here, from the recordings capability; until then the timeline's recording events say what Twilio
-recorded.
+Its stored recordings come with it (ivr/qa/listening.py): the player's audio (both channels) and
+the redacted transcript with word timings; and, for admins, the ticket's legal hold.
 """
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ from ivr.qa.audit import Actor
 from ivr.qa.checks import agents
 from ivr.qa.diagrams import FlowDrawings
 from ivr.qa.facts import branches_taken, call_facts
+from ivr.qa.listening import RecordingView, recordings_of
 from ivr.qa.masking import mask_number
 from ivr.qa.reviewers import Reviewer
 from ivr.qa.rubrics import Rubrics
@@ -37,6 +37,7 @@ class TicketSummary:
     category: str | None
     priority: str
     created_at: datetime
+    legal_hold: dict | None  # {by, at, reason} while held
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class CallReview:
     diagram_problem: str | None
     agents: list[str]
     scorecard: Scorecard
+    recordings: list[RecordingView]
 
 
 def open_call(rt: Runtime, reviewer: Reviewer, call_id: int, actor: Actor) -> CallReview:
@@ -124,7 +126,8 @@ def _review(rt: Runtime, db: Session, reviewer: Reviewer, call: Call) -> CallRev
         ended_at=call.ended_at, duration_seconds=call.duration_seconds, status=call.status, consent=call.consent,
         flow_version=call.flow_version, current_flow_version=flow.version if flow else None,
         security=reviewers.is_security(ticket.priority if ticket else None),
-        ticket=TicketSummary(ticket.reference, ticket.status, ticket.category, ticket.priority, ticket.created_at)
+        ticket=TicketSummary(ticket.reference, ticket.status, ticket.category, ticket.priority, ticket.created_at,
+                             ticket.legal_hold)
         if ticket else None,
         other_calls=_other_calls(db, call),
         consents=[ConsentView(c.outcome, c.method, c.policy, c.language, c.prompt_version, c.at)
@@ -132,7 +135,8 @@ def _review(rt: Runtime, db: Session, reviewer: Reviewer, call: Call) -> CallRev
         timeline=timeline(facts.events, call.started_at),
         path=facts.path or (), path_source=path_source, diagram=diagram, diagram_problem=problem,
         agents=agents(facts.events),
-        scorecard=scorecard(db, rt.service(Rubrics), call, facts, reviewer))
+        scorecard=scorecard(db, rt.service(Rubrics), call, facts, reviewer),
+        recordings=recordings_of(db, reviewer, call))
 
 
 def _other_calls(db: Session, call: Call) -> list[OtherCall]:

@@ -43,6 +43,21 @@ def _recording(status: str) -> Callable[[dict], str]:
     return say
 
 
+def _size(d: dict) -> str:
+    size = d.get("bytes")
+    return f"{size / 1024:.0f} KiB" if isinstance(size, int) else "size unknown"
+
+
+def _redacted(d: dict) -> str:
+    kinds = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(d.items())
+                      if k not in ("recording_sid", "spans") and isinstance(v, int))
+    return f"Recording redacted: {d.get('spans')} span(s) toned out" + (f" ({kinds})" if kinds else "")
+
+
+def _by(d: dict) -> str:
+    return (f" by {d['by']}" if d.get("by") else "") + (f": {d['reason']}" if d.get("reason") else "")
+
+
 SENTENCES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "answered": ("call", lambda d: "Answered" + (f" (a call back to {d['to']})" if d.get("callback") else "")
                  + (f"; caller ID verification {d['stir_verstat']}" if d.get("stir_verstat") else "")),
@@ -107,6 +122,23 @@ SENTENCES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "callback_requested": ("callback", lambda d: f"Call back requested ({d.get('priority')})"),
     "callback_cancelled": ("callback", lambda d: "Pending call backs cancelled"),
     "callback_number_refused": ("callback", lambda d: f"Call back number refused: {d.get('problem')}"),
+    "recording_stored": ("recording", lambda d: f"Recording stored ({_size(d)}, {d.get('format') or 'audio'}, "
+                                                f"{d.get('storage')} store"
+                                                + (", the original kept encrypted)" if d.get("encrypted_original")
+                                                   else ")")),
+    "recording_transcribed": ("recording", lambda d: f"Recording transcribed: {d.get('channels')} channel(s), "
+                                                     f"{d.get('words')} words"),
+    "recording_not_transcribed": ("recording", lambda d: f"Recording not transcribed ({d.get('reason')}): "
+                                                         "not redacted"),
+    "recording_redacted": ("recording", _redacted),
+    "recording_failed": ("recording", lambda d: f"Recording could not be stored: {d.get('reason')}"),
+    "recording_deleted_at_twilio": ("recording", lambda d: "Twilio's copy of the recording deleted"
+                                    + (" (already gone)" if d.get("already_gone") else "")),
+    "recording_purged": ("recording", lambda d: f"Recording purged{_by(d)}"),
+    "recording_deleted": ("recording", lambda d: f"Recording deleted on request{_by(d)}"),
+    "original_exported": ("recording", lambda d: f"Unredacted original exported{_by(d)}"),
+    "legal_hold_placed": ("recording", lambda d: f"Legal hold placed on the ticket{_by(d)}"),
+    "legal_hold_released": ("recording", lambda d: f"Legal hold released{_by(d)}"),
     "end": ("call", lambda d: f"Ended: {d.get('status')}" + (f" at {d['step']}" if d.get("step") else "")),
     "webhook_error": ("error", lambda d: "An error: the caller heard the apology"),
 }

@@ -4,19 +4,29 @@ in through the real sign-in form. At the end of the run, the audit log's chain m
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from pydub import AudioSegment
+from pydub.generators import Sine
 from sqlalchemy import select
 
 from ivr import create_app
 from ivr.db.database import make_engine, make_sessions
-from ivr.db.models import AuditEntry, Call
+from ivr.db.models import AuditEntry, Call, Recording, Ticket
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import FlaskTransport
 from ivr.qa import admin, audit
 from ivr.qa.admin import OPERATOR
+from ivr.recordings import audio as sound
+from ivr.recordings.ingest import Analysis, note_transcripts, put_verified, write_transcripts
+from ivr.recordings.records import note_recording, storage_key
+from ivr.recordings.storage import Store
+from ivr.recordings.transcripts import ChannelText, no_model
+from ivr.redaction.secrets import Word, find_secrets
 from ivr.settings import Settings
 from tests.conftest import (
     ACCOUNT_SID,
@@ -70,6 +80,55 @@ class QaWorld:
         self.clock.set_moment(TUESDAY)
         self.calls = Calls(*(self.call_id(c.sid) for c in (kyc, again, queue, urgent, us)))
         return self.calls
+
+    def store_recording(self, call_id: int, words: dict[int, list[tuple[str, float, float]]] | None,
+                        seconds: int = 8) -> int:
+        """What the ingest job leaves for a call's recording, made here without Twilio's media: a
+        real stereo Ogg Opus file (a tone per channel, the secrets toned out) put in the store
+        through the storage API and read back, the transcripts (`words` per channel, their secrets
+        found and replaced by the real redaction; None: no model for the language) and the
+        timeline lines. Returns the recording's id."""
+        rt, now = self.rt, self.clock()
+        with self.sessions.begin() as db:
+            call = db.get(Call, call_id)
+            recording = db.scalars(select(Recording).where(Recording.call_id == call_id)).first()
+            if recording is None:
+                recording = Recording(recording_sid=f"RE{call_id:032x}", call_id=call_id, ticket_id=call.ticket_id,
+                                      region=call.region, language=call.language, channels=2, status="pending",
+                                      attempts=0, redactions=[], created_at=now)
+                db.add(recording)
+                db.flush()
+            ticket = db.get(Ticket, call.ticket_id) if call.ticket_id else None
+            sid, language = recording.recording_sid, call.language or "en"
+            key = storage_key(rt, recording, call, ticket)
+            known = {ticket.reference} if ticket else set()
+        texts, spans = [], {}
+        for channel in (1, 2):
+            if words is None:
+                texts.append(ChannelText(channel, language, [], no_model(language)))
+                continue
+            heard = [Word(text, start, end) for text, start, end in words.get(channel, [])]
+            texts.append(ChannelText(channel, language, heard))
+            spans[channel] = find_secrets(heard, language, known)
+        analysis = Analysis(texts, spans)
+        tones = [Sine(frequency).to_audio_segment(seconds * 1000, -12.0).set_frame_rate(8000).set_channels(1)
+                 .set_sample_width(2) for frequency in (440, 660)]
+        store = rt.service(Store)
+        with tempfile.TemporaryDirectory(prefix="ivr-qa-recording-") as folder:
+            encoded = Path(folder) / "stored.ogg"
+            sound.encode(sound.tone_over(AudioSegment.from_mono_audiosegments(*tones), analysis.toned()), encoded)
+            stored_sha256 = put_verified(store, key, encoded, sound.CONTENT_TYPE)
+            size = encoded.stat().st_size
+        with self.sessions.begin() as db:
+            recording = db.scalars(select(Recording).where(Recording.recording_sid == sid)).one()
+            recording.status, recording.stored_at, recording.duration_seconds = "stored", now, seconds
+            recording.storage, recording.storage_key, recording.format = store.name, key, sound.FORMAT
+            recording.stored_sha256, recording.stored_bytes, recording.twilio_deleted_at = stored_sha256, size, now
+            write_transcripts(db, recording, analysis, now)
+            note_recording(db, recording, "recording_stored", now, storage=store.name, key=key, bytes=size,
+                           sha256=stored_sha256, format=sound.FORMAT, encrypted_original=False)
+            note_transcripts(db, recording, analysis, now)
+            return recording.id
 
     def call_id(self, sid: str) -> int:
         with self.sessions() as db:

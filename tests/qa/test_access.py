@@ -18,6 +18,8 @@ def pages(qa) -> list[tuple[str, str]]:
     return [("GET", "/qa/"), ("GET", "/qa/calls"), ("GET", "/qa/calls?region=gb"), ("GET", f"/qa/calls/{c.gb_kyc}"),
             ("POST", f"/qa/calls/{c.gb_kyc}/score"), ("GET", "/qa/scores"), ("GET", "/qa/audit"),
             ("GET", "/qa/users"), ("POST", "/qa/users/1/disable"), ("POST", "/qa/sign-out"),
+            ("POST", f"/qa/calls/{c.gb_kyc}/legal-hold"), ("POST", f"/qa/calls/{c.gb_kyc}/delete"),
+            ("GET", "/qa/recordings/1/audio"), ("GET", "/qa/recordings/1/download"),
             ("GET", "/qa/no-such-page"), ("GET", "/qa/calls/..%2F..%2Fetc%2Fpasswd")]
 
 

@@ -1,7 +1,8 @@
 """The QA pages in a real browser: Debian's Chromium driven by Playwright, against the app served on
 a real local port, with calls made through the emulated Twilio. Each role signs in, searches, opens
-a call, reads its timeline and its highlighted path, fills and saves a scorecard; the wrong region
-and role are refused; signing out and an idle session end it.
+a call, reads its timeline and its highlighted path, fills and saves a scorecard; plays a call's
+recording and seeks in it (served in byte ranges), clicks a transcript word to hear it; the wrong
+region and role are refused; signing out and an idle session end it.
 
 Set IVR_QA_SCREENSHOTS=docs/images to refresh the documentation's screenshots of the main pages.
 """
@@ -16,6 +17,7 @@ import pytest
 
 from ivr.emulator.rest import RestServer
 from tests.qa.conftest import PASSWORD
+from tests.qa.test_recordings import WORDS
 
 # The calls are made at set times on the service's clock (in opening hours), whatever the wall clock says.
 
@@ -114,7 +116,6 @@ def test_a_reviewer_searches_opens_a_call_reads_it_and_scores_it(browser, site, 
     page.check("#item-agent_conduct input[value='2']")
     page.fill("#item-resolution input.comment", "no date for the withdrawal given")
     page.fill("#overall-comment", "Courteous; should have set expectations.")
-    shoot(page, "call", full_page=True)
     page.click("#save-score")
     page.wait_for_selector("#saved")
     assert "You scored this call 14/16" in page.inner_text("#scorecard")
@@ -185,3 +186,46 @@ def test_signing_out_and_an_idle_session_end_it(browser, site, qa):
     qa.clock.advance(minutes=qa.settings.session_idle_minutes + 1)
     page.reload()
     assert page.url.startswith(f"{site}/qa/sign-in") and "after a while without use" in page.inner_text("#message")
+
+
+def past(page, player: str, seconds: float) -> None:
+    """Wait until the player's time is past `seconds` (a function, not a string: the pages' CSP
+    forbids eval)."""
+    page.wait_for_function("([sel, s]) => document.querySelector(sel).currentTime > s", arg=[player, seconds],
+                           polling=50)
+
+
+def test_a_reviewer_plays_a_recording_seeks_and_clicks_a_transcript_word(browser, site, qa):
+    recording = qa.store_recording(qa.calls.gb_kyc, WORDS)
+    audio_url = f"{site}/qa/recordings/{recording}/audio"
+    served = []
+    page = open_signed_in(browser, site, "alice", start=f"/qa/calls/{qa.calls.gb_kyc}")
+    page.on("response", lambda r: served.append((r.status, r.headers.get("content-range")))
+            if r.url == audio_url else None)
+    player = f"#player-{recording}"
+    before = qa.last_seq()
+    assert page.eval_on_selector(player, "a => a.paused && a.readyState === 0")  # nothing fetched yet
+    assert [e.action for e in qa.audit_entries(after=before)] == []
+
+    # Play: the time moves on.
+    page.eval_on_selector(player, "a => { a.muted = true; return a.play(); }")
+    past(page, player, 0.5)
+    # Seek with the element, as its slider does: it plays on from there.
+    page.eval_on_selector(player, "a => { a.currentTime = 6.5; }")
+    past(page, player, 6.6)
+    assert any(status == 206 and (crange or "").startswith("bytes ") for status, crange in served), served
+
+    # Click a word of the transcript: the player jumps to it, and that word is highlighted.
+    page.eval_on_selector(player, "a => a.pause()")
+    word = page.locator(f"#transcript-{recording} .word", has_text="verify")
+    word.click()
+    page.wait_for_function("([sel, lo, hi]) => { const t = document.querySelector(sel).currentTime;"
+                           " return t >= lo && t < hi; }", arg=[player, 2.5, 3.5], polling=50)
+    page.wait_for_selector(f"#transcript-{recording} .word.current")
+    assert page.inner_text(f"#transcript-{recording} .word.current") in ("verify", "my", "identity")
+    assert "[one-time code removed]" in page.inner_text(f"#transcript-{recording}")
+    page.select_option(f"#channel-{recording}", "1")  # the caller's channel alone: the page keeps working
+    assert page.eval_on_selector(player, "a => !a.error")
+    shoot(page, "call", full_page=True)
+    listens = [e for e in qa.audit_entries(after=before) if e.action == "listen"]
+    assert len(listens) == 1 and listens[0].actor == "alice" and listens[0].target == f"recording:{recording}"

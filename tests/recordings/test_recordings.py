@@ -11,10 +11,12 @@ import stat
 from click.testing import CliRunner
 from pydub import AudioSegment
 from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Response
 
 from ivr.cli.main import main
 from ivr.db.models import Recording, Ticket
-from ivr.recordings.storage import S3Store
+from ivr.recordings.storage import S3Store, StoredStream
 from ivr.speech.hearing import Hearing
 from tests.receiver import Receiver
 from tests.recordings.conftest import DECLINE, KOREAN, KR, make_recordings_world
@@ -103,6 +105,14 @@ def test_recordings_go_to_s3_encrypted_at_rest(settings, clock, sessions, s3):
         assert hashlib.sha256(body).hexdigest() == stored.stored_sha256
         store = S3Store("s3://ivr-recordings/calls")
         assert store.read(stored.storage_key, 0, 3) == b"OggS"  # byte ranges, for a seeking player
+        # What the QA player is served: werkzeug's Range handling over ranged GETs passed through.
+        stream = StoredStream(store, stored.storage_key, len(body))
+        stream.CHUNK = 4096  # several ranged GETs for one answer
+        answer = Response(stream, mimetype="audio/ogg", direct_passthrough=True)
+        answer.make_conditional(EnvironBuilder(headers={"Range": "bytes=1000-20999"}).get_environ(),
+                                accept_ranges=True, complete_length=len(body))
+        assert answer.status_code == 206 and answer.headers["Content-Range"] == f"bytes 1000-20999/{len(body)}"
+        assert b"".join(answer.response) == body[1000:21000]
         assert made.at_twilio(call.recording_sid) == "deleted"
         assert not settings.recordings_dir.exists()
     finally:

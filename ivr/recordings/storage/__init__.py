@@ -2,7 +2,7 @@
 behind one small interface (`base.Store`). `open_store(settings)` picks by IVR_RECORDINGS_URL."""
 from __future__ import annotations
 
-from ivr.recordings.storage.base import Store, checked_key
+from ivr.recordings.storage.base import Store, StoredStream, checked_key
 from ivr.recordings.storage.local import LocalStore
 from ivr.recordings.storage.s3 import S3Store
 from ivr.settings import Settings
@@ -14,4 +14,4 @@ def open_store(settings: Settings) -> Store:
     return LocalStore(settings.recordings_dir)
 
 
-__all__ = ["LocalStore", "S3Store", "Store", "checked_key", "open_store"]
+__all__ = ["LocalStore", "S3Store", "Store", "StoredStream", "checked_key", "open_store"]

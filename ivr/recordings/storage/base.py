@@ -36,3 +36,40 @@ class Store(Protocol):
 
     def where(self, key: str) -> str:
         """Where it is, for people (a path or an s3:// URL)."""
+
+
+class StoredStream:
+    """A stored file sent in chunks, read from the store as it goes (never whole in memory), and
+    seekable: what werkzeug's Range handling needs to serve byte ranges of it (a player seeking)
+    from either store."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, store: Store, key: str, size: int):
+        self.store, self.key, self.size, self.position = store, key, size, 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, position: int) -> int:
+        self.position = max(0, min(position, self.size))
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def __iter__(self) -> StoredStream:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.position >= self.size:
+            raise StopIteration
+        end = min(self.position + self.CHUNK, self.size) - 1
+        data = self.store.read(self.key, self.position, end)
+        if not data:
+            raise StopIteration
+        self.position += len(data)
+        return data
+
+    def close(self) -> None:
+        """Nothing held open between chunks."""

@@ -5,9 +5,14 @@ what and writes the audit log.
     GET       /qa/                          to the Calls page
     GET POST  /qa/sign-in
     POST      /qa/sign-out
-    GET       /qa/calls                     ?from&to&region&language&intent&ticket&caller&consent&scored&security&page
+    GET       /qa/calls                     ?from&to&region&language&intent&ticket&caller&consent&recording&scored
+                                            &security&page
     GET       /qa/calls/<id>
     POST      /qa/calls/<id>/score
+    POST      /qa/calls/<id>/legal-hold     action=place|release, reason (admins)
+    POST      /qa/calls/<id>/delete         reason, confirm (the ticket number) (admins)
+    GET       /qa/recordings/<id>/audio     the player's audio, with HTTP Range (audited as a listen)
+    GET       /qa/recordings/<id>/download  (audited as a download)
     GET       /qa/scores
     GET       /qa/audit                     ?actor&action&target&from&to&page (admins)
     GET       /qa/users                     (admins)
@@ -18,11 +23,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from ivr.errors import AccessRefused, FilterError, ScoreError, SignInRefused, UnknownCall, UserError
-from ivr.qa import admin, audit, scores, search
+from ivr.errors import (
+    AccessRefused,
+    FilterError,
+    RecordingRequestError,
+    ScoreError,
+    SignInRefused,
+    UnknownCall,
+    UnknownRecording,
+    UserError,
+)
+from ivr.qa import admin, audit, holds, listening, scores, search
 from ivr.qa.audit_log import AuditFilters, audit_log
 from ivr.qa.review import open_call
 from ivr.qa.reviewers import Reviewer
@@ -33,6 +47,7 @@ from ivr.web.qa import guard
 
 bp = Blueprint("qa", __name__, url_prefix="/qa", template_folder="templates", static_folder="static")
 CALL_ID = "<int(max=2147483647):call_id>"
+RECORDING_ID = "<int(max=2147483647):recording_id>"
 ENDED = {"idle": "Your session ended after a while without use. Sign in again.",
          "too_old": "Your session reached its time limit. Sign in again.",
          "disabled": "This user has been disabled."}
@@ -100,7 +115,65 @@ def calls():
 def call(call_id: int):
     review = open_call(runtime(), g.reviewer, call_id, g.actor)
     return render_template("qa/call.html", review=review, saved=request.args.get("saved") == "1", posted={},
-                           problem=None)
+                           problem=None, done=request.args.get("done"), admin_problem=None)
+
+
+@bp.post(f"/calls/{CALL_ID}/legal-hold")
+def legal_hold(call_id: int):
+    rt = runtime()
+    action = request.form.get("action")
+    if action not in ("place", "release"):
+        return _admin_problem(rt, call_id, "choose to place or release the hold")
+    try:
+        holds.set_hold(rt, g.reviewer, call_id, action == "place", request.form.get("reason", ""), g.actor)
+    except RecordingRequestError as problem:
+        return _admin_problem(rt, call_id, str(problem))
+    return redirect(url_for("qa.call", call_id=call_id, done="held" if action == "place" else "released",
+                            _anchor="admin"), code=303)
+
+
+@bp.post(f"/calls/{CALL_ID}/delete")
+def delete_recordings(call_id: int):
+    rt = runtime()
+    try:
+        outcome = holds.delete_on_request(rt, g.reviewer, call_id, request.form.get("reason", ""),
+                                          request.form.get("confirm", ""), g.actor)
+    except RecordingRequestError as problem:
+        return _admin_problem(rt, call_id, str(problem))
+    if outcome.held or outcome.problems:
+        lines = [*(f"kept under legal hold: {line}" for line in outcome.held), *outcome.problems]
+        return _admin_problem(rt, call_id, f"deleted {len(outcome.removed)}; not deleted: " + "; ".join(lines), 409)
+    return redirect(url_for("qa.call", call_id=call_id, done=f"deleted-{len(outcome.removed)}", _anchor="admin"),
+                    code=303)
+
+
+def _admin_problem(rt, call_id: int, problem: str, status: int = 400):
+    review = open_call(rt, g.reviewer, call_id, g.actor)
+    return render_template("qa/call.html", review=review, saved=False, posted={}, problem=None, done=None,
+                           admin_problem=problem), status
+
+
+@bp.get(f"/recordings/{RECORDING_ID}/audio")
+def recording_audio(recording_id: int):
+    return _media(recording_id, "listen")
+
+
+@bp.get(f"/recordings/{RECORDING_ID}/download")
+def recording_download(recording_id: int):
+    return _media(recording_id, "download")
+
+
+def _media(recording_id: int, purpose: str) -> Response:
+    """The stored audio with HTTP Range (206 and Content-Range, If-Range, 416): werkzeug's handling,
+    over a stream that reads only the range asked for from the store (local or S3)."""
+    media = listening.open_media(runtime(), g.reviewer, recording_id, g.actor, purpose)
+    answer = Response(media.stream, mimetype=media.content_type, direct_passthrough=True)
+    answer.content_length = media.size
+    if media.etag:
+        answer.set_etag(media.etag)
+    if purpose == "download":
+        answer.headers.set("Content-Disposition", "attachment", filename=media.filename)
+    return answer.make_conditional(request, accept_ranges=True, complete_length=media.size)
 
 
 @bp.post(f"/calls/{CALL_ID}/score")
@@ -111,7 +184,7 @@ def score(call_id: int):
     except ScoreError as problem:
         review = open_call(rt, g.reviewer, call_id, g.actor)
         return render_template("qa/call.html", review=review, saved=False, posted=request.form,
-                               problem=str(problem)), 400
+                               problem=str(problem), done=None, admin_problem=None), 400
     return redirect(url_for("qa.call", call_id=call_id, saved=1, _anchor="scorecard"), code=303)
 
 
@@ -155,7 +228,8 @@ def refused(error: AccessRefused):
 
 
 @bp.errorhandler(UnknownCall)
-def not_found(error: UnknownCall):
+@bp.errorhandler(UnknownRecording)
+def not_found(error: UnknownCall | UnknownRecording):
     return render_template("qa/error.html", status=404, message=str(error)), 404
 
 
