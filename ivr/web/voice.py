@@ -26,7 +26,7 @@ def incoming():
     form = request.form
     arrival = Arrival(call_sid=form["CallSid"], to=form.get("To", ""), caller=caller_from(form.get("From")),
                       stir_verstat=form.get("StirVerstat") or None)
-    return lifecycle.answer(runtime(), arrival)
+    return lifecycle.answer_once(runtime(), arrival)
 
 
 @bp.post("/gather")
