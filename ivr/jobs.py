@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
+from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
-from rq.registry import StartedJobRegistry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,52 @@ def enqueue(rt, func: Callable, *args, queue_name: str = "default", delay: timed
     if delay is not None:
         return q.enqueue_at(rt.clock() + delay, func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
     return q.enqueue(func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
+
+
+LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+FAILURE_TTL = 7 * 24 * 3600  # failed jobs stay in RQ's failed registry for a week
+
+
+def job_state(rt, queue_name: str, job_id: str) -> JobStatus | None:
+    """The RQ status of a job by its fixed id, or None if Redis has no such job."""
+    job = queue(rt, queue_name).fetch_job(job_id)
+    return None if job is None else job.get_status(refresh=False)
+
+
+def put_back(rt, func: Callable, *args, queue_name: str, job_id: str, retry: Retry | None = None,
+             delay: timedelta | None = None, timeout: int = JOB_TIMEOUT):
+    """Enqueue `func` under `job_id` again, replacing a finished, failed or lost job of that id (a
+    job that is queued, running or scheduled is left alone): what a reconciler or an operator's
+    "resend" does."""
+    q = queue(rt, queue_name)
+    job = q.fetch_job(job_id)
+    if job is not None:
+        if job.get_status(refresh=False) in LIVE:
+            return job
+        ScheduledJobRegistry(queue=q).remove(job)
+        job.delete()
+    return enqueue(rt, func, *args, queue_name=queue_name, delay=delay, retry=retry, job_id=job_id, timeout=timeout)
+
+
+def last_try() -> bool:
+    """Inside a job: is this its last attempt (no RQ retry left after it)?"""
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+def keep_periodic(rt, func: Callable, name: str, every: int, queue_name: str, keep: int = 3,
+                  description: str | None = None) -> str:
+    """Make sure `func(rt)` runs at the start of the next period of `every` seconds (service time),
+    once per period whoever asks: a reconciler's job schedules its successor this way, and hooks
+    (a worker starting, a call answered) make sure one is scheduled after Redis lost its data."""
+    slot = int(rt.clock().timestamp() // every) + 1
+    at = datetime.fromtimestamp(slot * every, tz=UTC)
+    try:
+        queue(rt, queue_name).enqueue_at(at, func, job_id=f"{name}-{slot}", unique=True, result_ttl=every * keep,
+                                         failure_ttl=FAILURE_TTL, description=description or name)
+    except DuplicateJobError:
+        return "already scheduled"
+    return "scheduled"
 
 
 def retry_policy(base_seconds: int) -> Retry:

@@ -18,5 +18,9 @@ class Metrics:
         self.speech_decisions = Counter("ivr_speech_decisions", "Listen steps decided from a media stream, by how "
                                         "(final, partial, silence, give_up)", ["how"], registry=self.registry)
 
+        self.deliveries_given_up = Counter("ivr_deliveries_given_up", "Pages and freeze requests still not "
+                                           "delivered after their last retry (kind: page, freeze)", ["kind"],
+                                           registry=self.registry)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
