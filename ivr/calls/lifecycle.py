@@ -9,7 +9,7 @@ import logging
 import time
 
 from ivr.calls import tickets, twiml
-from ivr.calls.records import Arrival, end_call, find_call, note, record_outcome, start_call
+from ivr.calls.records import VERSTAT_CHARS, Arrival, clip, end_call, find_call, note, record_outcome, start_call
 from ivr.calls.store import ANSWERING, CallStore
 from ivr.calls.turn import Turn, settle
 from ivr.core import engine
@@ -46,7 +46,7 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
             ticket, joined = tickets.open_or_join(db, flow.region, arrival.caller, now,
                                                   rt.settings.ticket_join_hours)
         if arrival.stir_verstat:
-            ticket.caller_verification = arrival.stir_verstat
+            ticket.caller_verification = clip(arrival.stir_verstat, VERSTAT_CHARS)
         if earlier is None:
             call = start_call(db, arrival, flow.region, flow.version, ticket, now)
             note(db, call, "ticket_joined" if joined else "ticket_opened", now, reference=ticket.reference)
