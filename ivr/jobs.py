@@ -33,6 +33,8 @@ QUEUES = ("urgent", "callbacks", "default", "recordings")
 JOB_TIMEOUT = 30  # seconds, unless IVR_JOB_TIMEOUT says otherwise: every job's HTTP calls time out well before
 ABANDONED_GRACE = 5  # seconds after a job's timeout before a silent worker's job counts as abandoned
 BACKOFF = (1, 2, 6, 12, 24, 60, 120, 180)
+LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+FAILURE_TTL = 7 * 24 * 3600  # failed jobs stay in RQ's failed registry for a week
 
 
 def connect(redis_url: str) -> Redis:
@@ -45,19 +47,18 @@ def queue(rt, name: str = "default") -> Queue:
 
 
 def enqueue(rt, func: Callable, *args, queue_name: str = "default", delay: timedelta | None = None,
-            retry: Retry | None = None, job_id: str | None = None, timeout: int = JOB_TIMEOUT):
-    """Put `func(rt, *args)` on a queue now, or `delay` from now on the runtime's clock. A fixed
-    `job_id` makes it idempotent."""
+            retry: Retry | None = None, job_id: str | None = None, timeout: int = JOB_TIMEOUT,
+            kwargs: dict | None = None):
+    """Put `func(rt, *args, **kwargs)` on a queue now, or `delay` from now on the runtime's clock. A
+    fixed `job_id` makes it idempotent."""
     q = queue(rt, queue_name)
     if job_id is not None and (existing := q.fetch_job(job_id)) is not None:
         return existing
+    options = dict(args=args, kwargs=kwargs or {}, retry=retry, job_id=job_id, job_timeout=timeout,
+                   failure_ttl=FAILURE_TTL)
     if delay is not None:
-        return q.enqueue_at(rt.clock() + delay, func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
-    return q.enqueue(func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
-
-
-LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
-FAILURE_TTL = 7 * 24 * 3600  # failed jobs stay in RQ's failed registry for a week
+        return q.enqueue_at(rt.clock() + delay, func, **options)
+    return q.enqueue(func, **options)
 
 
 def job_state(rt, queue_name: str, job_id: str) -> JobStatus | None:
