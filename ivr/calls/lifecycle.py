@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import time
 
+from redis.exceptions import RedisError
+
 from ivr.calls import tickets, twiml
 from ivr.calls.records import VERSTAT_CHARS, Arrival, clip, end_call, find_call, note, record_outcome, start_call
 from ivr.calls.store import ANSWERING, CallStore
@@ -139,7 +141,12 @@ def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> boo
     """Twilio says the call is over: close the call record and drop the live state."""
     now = rt.clock()
     store = rt.service(CallStore)
-    state = store.load(call_sid)
+    try:
+        state = store.load(call_sid)
+    except RedisError:  # Redis down: the record is closed all the same (the live state expires on its own)
+        log.warning("call %s ended (%s) while Redis is unreachable; closing its record without its live state",
+                    call_sid, status)
+        state, store = None, None
     with rt.sessions.begin() as db:
         call = find_call(db, call_sid)
         if call is None:
@@ -155,7 +162,8 @@ def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> boo
             rt.metrics.calls_ended.labels(status).inc()
     if state is not None:
         rt.registry.call_ended(rt, state)
-    store.forget(call_sid)
+    if store is not None:
+        store.forget(call_sid)
     return True
 
 
