@@ -5,19 +5,28 @@ resend` sends it again; SMS pages are sent at least once, and a retry texts only
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from redis import Redis
+from rq import Queue
+from rq.registry import StartedJobRegistry
 from sqlalchemy import select
 
-from ivr import create_app
+from ivr import create_app, jobs
 from ivr.cli.main import main as ivr_cli
 from ivr.db.models import FreezeRequest, Page
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.rest import RestServer
 from ivr.emulator.transport import FlaskTransport
 from ivr.security import reconciler
+from tests.callback_world import wait_for
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, run_jobs, service_env
 from tests.receiver import Receiver
 
@@ -164,3 +173,73 @@ def test_sms_pages_go_at_least_once_and_a_retry_texts_only_who_was_missed(world,
     assert page_row(sessions).status == "delivered"
     assert sorted(texts_to(world, EMMA, FARID)) == [EMMA, FARID]  # each texted once
     assert len({r.headers["Idempotency-Key"] for r in world.pager.received}) == 1
+
+
+# -- a worker SIGKILLed in the middle of a page or a freeze request, and another taking over ------
+
+IVR = Path(sys.executable).with_name("ivr")
+
+
+def killed_mid_job(world, receiver) -> None:
+    """`ivr worker --burst` in its own process, SIGKILLed when its request reaches `receiver` (the
+    other system has it; the worker never hears back). Its job is left "started"; once the
+    worker's heartbeat lapses (the job's timeout, 2 s here, and the grace, on the system clock),
+    the reconciler has RQ retry it."""
+    worker = subprocess.Popen([str(IVR), "worker", "--burst"], env=service_env(world.settings),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    killed = []
+
+    def kill(_received) -> None:
+        if not killed:
+            os.kill(worker.pid, signal.SIGKILL)
+            killed.append(worker.pid)
+
+    receiver.on_receive = kill
+    worker.communicate(timeout=120)
+    receiver.on_receive = None
+    assert killed and worker.returncode == -signal.SIGKILL
+    started = StartedJobRegistry(queue=Queue("urgent", connection=world.rt.jobs))
+    assert wait_for(lambda: started.get_expired_job_ids(time.time()), timeout=2 + jobs.ABANDONED_GRACE + 5)
+    reconciler.reconcile(world.rt)
+    world.clock.advance(seconds=1)  # RQ's retry, 1 s later on the service's clock
+    world.work()
+
+
+@pytest.fixture
+def short_jobs(settings):
+    return settings.with_(job_timeout=2)
+
+
+def test_a_worker_killed_while_paging_pages_again_with_the_same_key_and_texts_nobody_twice(short_jobs, clock,
+                                                                                          sessions):
+    with Receiver() as pager, Receiver() as accounts:
+        world = World(short_jobs, clock, pager, accounts)
+        try:
+            unanswered_urgent_call(world)
+            killed_mid_job(world, pager)
+            page = page_row(sessions)
+            assert page.status == "delivered"
+            assert len(pager.received) == 2 and {r.headers["Idempotency-Key"] for r in pager.received} == \
+                {f"page-{page.id}-0"}  # at least once; the pager drops the repeat by its key
+            assert sorted(texts_to(world, EMMA, FARID)) == [EMMA, FARID]  # texted before the kill, not again
+        finally:
+            world.twilio.wait_outbound(10)
+            world.close()
+
+
+def test_a_worker_killed_while_sending_a_freeze_request_sends_it_again_with_the_same_key(short_jobs, clock,
+                                                                                         sessions):
+    with Receiver() as pager, Receiver() as accounts:
+        world = World(short_jobs, clock, pager, accounts)
+        try:
+            accounts.answers = [(503, {})]
+            world.clock.set("2026-11-24T10:00", "America/Los_Angeles")
+            world.twilio.person(ALICE, Agent())
+            world.twilio.call(US, "+14155550182", [Press("9"), Press("1")])
+            killed_mid_job(world, accounts)
+            with sessions() as db:
+                [request] = db.scalars(select(FreezeRequest)).all()
+            assert request.status == "received" and len(accounts.received) == 3
+            assert {r.headers["Idempotency-Key"] for r in accounts.received} == {request.idempotency_key}
+        finally:
+            world.close()
