@@ -8,7 +8,6 @@ import threading
 import time
 from contextlib import contextmanager
 
-import pytest
 from redis import Redis
 from sqlalchemy import func, select, text
 
@@ -16,8 +15,6 @@ from ivr.calls.store import ANSWER_KEY, STATE_KEY
 from ivr.core.state import CallState
 from ivr.db.models import Call
 from tests.webhooks import signed_post
-
-pytestmark = pytest.mark.time_sensitive  # hours decide what the greeting says
 
 GB, CALLER = "+442079460100", "+447700900123"
 

@@ -8,8 +8,6 @@ from sqlalchemy import select
 from ivr.db.models import Call
 from tests.webhooks import signed_post
 
-pytestmark = pytest.mark.time_sensitive  # hours decide what the greeting says
-
 GB = "+442079460100"
 SIP_77 = "sip:" + "customer.support.escalation.line" + "@voice.partner-exchanges-example.com:5061"
 

@@ -16,8 +16,6 @@ from ivr.db.models import Call
 from tests.conftest import run_jobs
 from tests.webhooks import signed_post
 
-pytestmark = pytest.mark.time_sensitive  # hours decide what the greeting says; retries run on the clock
-
 GB, CALLER = "+442079460100", "+447700900123"
 APOLOGY = b"We are sorry, something went wrong"
 

@@ -2,7 +2,6 @@
 the caller hears, and that no call, status or state is lost. A real redis-server of the test's own."""
 from __future__ import annotations
 
-import pytest
 from redis import Redis
 from sqlalchemy import select
 
@@ -12,8 +11,6 @@ from ivr.core.state import CallState
 from ivr.db.models import Call
 from tests.callbacks.test_callbacks_faults import aof_redis  # noqa: F401 (the fixture)
 from tests.webhooks import signed_post
-
-pytestmark = pytest.mark.time_sensitive  # hours decide what the greeting says
 
 GB, CALLER = "+442079460100", "+447700900123"
 APOLOGY = b"We are sorry, something went wrong"

@@ -30,7 +30,9 @@ from tests.callback_world import wait_for
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, run_jobs, service_env
 from tests.receiver import Receiver
 
-pytestmark = pytest.mark.time_sensitive  # paging, retries and the reconciler run on the service's clock
+# Paging, retries and the reconciler run on the service's clock: the faketime runs take these tests
+# (not the two SIGKILL ones below, slow for their real heartbeat wait, whose timing the others cover).
+TIME_SENSITIVE = pytest.mark.time_sensitive
 
 GB, US = "+442079460100", "+14155550100"
 EMMA, FARID, HENRIK = "+447700900211", "+447700900212", "+447700900219"
@@ -100,6 +102,7 @@ def texts_to(world, *numbers) -> list[str]:
     return [m["to"] for m in world.twilio.ledger.messages if m["to"] in numbers]
 
 
+@TIME_SENSITIVE
 def test_a_page_whose_job_redis_lost_is_put_back_by_the_reconciler_and_delivered_once(world, sessions):
     unanswered_urgent_call(world)
     world.lose_redis_data()  # the page's row is committed; its job and escalation check are gone
@@ -119,6 +122,7 @@ def test_a_page_whose_job_redis_lost_is_put_back_by_the_reconciler_and_delivered
     assert len(texts_to(world, EMMA, FARID)) == 2
 
 
+@TIME_SENSITIVE
 def test_a_freeze_request_redis_lost_while_the_account_system_was_down_is_sent_later(world, sessions):
     world.accounts.answers = [(503, {})]
     world.clock.set("2026-11-24T10:00", "America/Los_Angeles")
@@ -135,6 +139,7 @@ def test_a_freeze_request_redis_lost_while_the_account_system_was_down_is_sent_l
     assert len({r.headers["Idempotency-Key"] for r in world.accounts.received}) == 1
 
 
+@TIME_SENSITIVE
 def test_a_page_that_exhausts_its_retries_is_alerted_and_resent_by_hand(world, sessions, caplog):
     world.pager.answers = [(503, {})] * 30
     unanswered_urgent_call(world)
@@ -158,6 +163,7 @@ def test_a_page_that_exhausts_its_retries_is_alerted_and_resent_by_hand(world, s
     assert world.pager.received[-1].json["page_id"] == page.id
 
 
+@TIME_SENSITIVE
 def test_sms_pages_go_at_least_once_and_a_retry_texts_only_who_was_missed(world, sessions):
     unanswered_urgent_call(world)
     world.rest_down()  # Twilio's API unreachable: the texts fail, the pager webhook works
