@@ -249,3 +249,23 @@ def test_a_worker_killed_while_sending_a_freeze_request_sends_it_again_with_the_
             assert {r.headers["Idempotency-Key"] for r in accounts.received} == {request.idempotency_key}
         finally:
             world.close()
+
+
+def test_ivr_pages_resend_and_reconcile_by_hand(world, sessions):
+    unanswered_urgent_call(world)
+    env = service_env(world.settings)
+    runner = CliRunner()
+    assert runner.invoke(ivr_cli, ["pages", "resend"], env=env).exit_code == 2  # names nothing: a usage error
+    missing = runner.invoke(ivr_cli, ["pages", "resend", "99999"], env=env)
+    assert missing.exit_code == 1 and "no page 99999" in missing.output
+    missing = runner.invoke(ivr_cli, ["pages", "resend", "--freeze", "99999"], env=env)
+    assert missing.exit_code == 1 and "no freeze request 99999" in missing.output
+    world.lose_redis_data()
+    world.clock.advance(seconds=60)
+    reconciled = runner.invoke(ivr_cli, ["pages", "reconcile"], env=env)
+    assert reconciled.exit_code == 0 and "put_back 2" in reconciled.output  # the delivery and the check
+    again = runner.invoke(ivr_cli, ["pages", "resend", "--undelivered"], env=env)
+    page = page_row(sessions)
+    assert again.exit_code == 0 and f"page {page.id} queued for delivery (level 0)" in again.output
+    world.work()
+    assert page_row(sessions).status == "delivered" and len(world.pager.received) == 1
