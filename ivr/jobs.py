@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
+from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
-from rq.registry import StartedJobRegistry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ QUEUES = ("urgent", "callbacks", "default", "recordings")
 JOB_TIMEOUT = 30  # seconds, unless IVR_JOB_TIMEOUT says otherwise: every job's HTTP calls time out well before
 ABANDONED_GRACE = 5  # seconds after a job's timeout before a silent worker's job counts as abandoned
 BACKOFF = (1, 2, 6, 12, 24, 60, 120, 180)
+LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+FAILURE_TTL = 7 * 24 * 3600  # failed jobs stay in RQ's failed registry for a week
 
 
 def connect(redis_url: str) -> Redis:
@@ -44,15 +47,60 @@ def queue(rt, name: str = "default") -> Queue:
 
 
 def enqueue(rt, func: Callable, *args, queue_name: str = "default", delay: timedelta | None = None,
-            retry: Retry | None = None, job_id: str | None = None, timeout: int = JOB_TIMEOUT):
-    """Put `func(rt, *args)` on a queue now, or `delay` from now on the runtime's clock. A fixed
-    `job_id` makes it idempotent."""
+            retry: Retry | None = None, job_id: str | None = None, timeout: int = JOB_TIMEOUT,
+            kwargs: dict | None = None):
+    """Put `func(rt, *args, **kwargs)` on a queue now, or `delay` from now on the runtime's clock. A
+    fixed `job_id` makes it idempotent."""
     q = queue(rt, queue_name)
     if job_id is not None and (existing := q.fetch_job(job_id)) is not None:
         return existing
+    options = dict(args=args, kwargs=kwargs or {}, retry=retry, job_id=job_id, job_timeout=timeout,
+                   failure_ttl=FAILURE_TTL)
     if delay is not None:
-        return q.enqueue_at(rt.clock() + delay, func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
-    return q.enqueue(func, *args, retry=retry, job_id=job_id, job_timeout=timeout)
+        return q.enqueue_at(rt.clock() + delay, func, **options)
+    return q.enqueue(func, **options)
+
+
+def job_state(rt, queue_name: str, job_id: str) -> JobStatus | None:
+    """The RQ status of a job by its fixed id, or None if Redis has no such job."""
+    job = queue(rt, queue_name).fetch_job(job_id)
+    return None if job is None else job.get_status(refresh=False)
+
+
+def put_back(rt, func: Callable, *args, queue_name: str, job_id: str, retry: Retry | None = None,
+             delay: timedelta | None = None, timeout: int = JOB_TIMEOUT):
+    """Enqueue `func` under `job_id` again, replacing a finished, failed or lost job of that id (a
+    job that is queued, running or scheduled is left alone): what a reconciler or an operator's
+    "resend" does."""
+    q = queue(rt, queue_name)
+    job = q.fetch_job(job_id)
+    if job is not None:
+        if job.get_status(refresh=False) in LIVE:
+            return job
+        ScheduledJobRegistry(queue=q).remove(job)
+        job.delete()
+    return enqueue(rt, func, *args, queue_name=queue_name, delay=delay, retry=retry, job_id=job_id, timeout=timeout)
+
+
+def last_try() -> bool:
+    """Inside a job: is this its last attempt (no RQ retry left after it)?"""
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+def keep_periodic(rt, func: Callable, name: str, every: int, queue_name: str, keep: int = 3,
+                  description: str | None = None) -> str:
+    """Make sure `func(rt)` runs at the start of the next period of `every` seconds (service time),
+    once per period whoever asks: a reconciler's job schedules its successor this way, and hooks
+    (a worker starting, a call answered) make sure one is scheduled after Redis lost its data."""
+    slot = int(rt.clock().timestamp() // every) + 1
+    at = datetime.fromtimestamp(slot * every, tz=UTC)
+    try:
+        queue(rt, queue_name).enqueue_at(at, func, job_id=f"{name}-{slot}", unique=True, result_ttl=every * keep,
+                                         failure_ttl=FAILURE_TTL, description=description or name)
+    except DuplicateJobError:
+        return "already scheduled"
+    return "scheduled"
 
 
 def retry_policy(base_seconds: int) -> Retry:

@@ -1,7 +1,18 @@
-"""Prometheus counters, one registry per app so tests and workers never share global state."""
+"""Prometheus counters, one registry per app so tests and workers never share global state.
+
+Under `ivr serve` every process (each gunicorn worker, each job worker) counts into files in
+PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode, which `ivr serve` sets up and
+empties at start), and /metrics adds them all up: a scrape sees the whole service, not the one
+worker that answered it.
+"""
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -18,5 +29,13 @@ class Metrics:
         self.speech_decisions = Counter("ivr_speech_decisions", "Listen steps decided from a media stream, by how "
                                         "(final, partial, silence, give_up)", ["how"], registry=self.registry)
 
+        self.deliveries_given_up = Counter("ivr_deliveries_given_up", "Pages and freeze requests still not "
+                                           "delivered after their last retry (kind: page, freeze)", ["kind"],
+                                           registry=self.registry)
+
     def exposition(self) -> bytes:
+        if os.environ.get(MULTIPROC_DIR):
+            every_process = CollectorRegistry()
+            MultiProcessCollector(every_process)
+            return generate_latest(every_process)
         return generate_latest(self.registry)

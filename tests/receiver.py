@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,6 +24,7 @@ class Received:
 class Receiver:
     answers: list[tuple[int, dict]] = field(default_factory=list)  # (status, JSON) per request; then 200 {}
     received: list[Received] = field(default_factory=list)
+    on_receive: Callable[[Received], None] | None = None  # runs before the answer (e.g. kills the sender)
 
     def __enter__(self) -> Receiver:
         owner = self
@@ -31,13 +33,18 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 owner.received.append(Received(self.path, dict(self.headers), body))
+                if owner.on_receive is not None:
+                    owner.on_receive(owner.received[-1])
                 status, payload = owner.answers.pop(0) if owner.answers else (200, {})
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the sender is gone (killed while waiting for us)
+                    pass
 
             def log_message(self, *args):
                 pass

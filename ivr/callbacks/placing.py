@@ -220,7 +220,8 @@ def status(rt: Runtime, attempt_key: str, call_sid: str, call_status: str, answe
         if attempt.call_sid is None:
             attempt.call_sid, attempt.placed_at = call_sid, now
         if call_status not in FINAL_STATUSES:
-            attempt.status = call_status
+            if attempt.ended_at is None:  # a late "ringing" or "in-progress" never overwrites the final status
+                attempt.status = call_status
             return None
         if attempt.ended_at is not None:
             return None  # a repeated final callback changes nothing

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 
 from ivr import jobs
 from ivr.callbacks import booking, placing
 from ivr.callbacks.booking import utc
-from ivr.callbacks.scheduling import FAILURE_TTL, QUEUE, Due, ensure_job, schedule
+from ivr.callbacks.scheduling import QUEUE, Due, ensure_job, schedule
 from ivr.db.models import CallbackAttempt, CallbackRequest
 from ivr.runtime import Runtime
 
@@ -95,14 +94,5 @@ def reconcile_job(rt: Runtime) -> dict[str, int]:
 
 def keep_reconciling(rt: Runtime) -> str:
     """Make sure the next periodic reconcile job is scheduled (one per period, whoever asks)."""
-    every = rt.settings.callback_reconcile_seconds
-    slot = int(rt.clock().timestamp() // every) + 1
-    at = datetime.fromtimestamp(slot * every, tz=UTC)
-    try:
-        jobs.queue(rt, QUEUE).enqueue_at(
-            at, reconcile_job, job_id=f"callbacks-reconcile-{slot}", unique=True, result_ttl=every * RECONCILE_KEEP,
-            failure_ttl=FAILURE_TTL, description="reconcile call backs (database vs RQ)")
-    except DuplicateJobError:
-        return "already scheduled"
-    return "scheduled"
-
+    return jobs.keep_periodic(rt, reconcile_job, "callbacks-reconcile", rt.settings.callback_reconcile_seconds, QUEUE,
+                              keep=RECONCILE_KEEP, description="reconcile call backs (database vs RQ)")

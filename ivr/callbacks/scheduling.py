@@ -98,6 +98,18 @@ def ensure_job(rt: Runtime, due: Due, still_pending=None) -> str:
     return "scheduled"
 
 
+def after_status(rt: Runtime, attempt_key: str, call_sid: str, call_status: str, answered_by: str | None = None,
+                 duration: int | None = None) -> None:
+    """A status callback of an attempt (the webhook, or its retrying job when the webhook failed):
+    record it, and schedule the next attempt when there is one."""
+    again = placing.status(rt, attempt_key, call_sid, call_status, answered_by, duration)
+    if again is not None:
+        try:
+            schedule(rt, again.id)
+        except Exception:  # Redis down: the reconciler schedules it from the database
+            log.exception("could not schedule the next attempt of call back %s", again.id)
+
+
 def due_now(rt: Runtime, key: str) -> str:
     """A caller's kept place has come to the front: their call back is due now."""
     with rt.sessions.begin() as db:

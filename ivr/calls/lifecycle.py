@@ -6,10 +6,13 @@ webhook happen in one transaction, and the live state is saved only after it com
 from __future__ import annotations
 
 import logging
+import time
+
+from redis.exceptions import RedisError
 
 from ivr.calls import tickets, twiml
-from ivr.calls.records import Arrival, end_call, find_call, note, record_outcome, start_call
-from ivr.calls.store import CallStore
+from ivr.calls.records import VERSTAT_CHARS, Arrival, clip, end_call, find_call, note, record_outcome, start_call
+from ivr.calls.store import ANSWERING, CallStore
 from ivr.calls.turn import Turn, settle
 from ivr.core import engine
 from ivr.core.actions import ConsentRecorded, Say
@@ -20,6 +23,7 @@ from ivr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+ANSWER_WAIT = 8.0  # seconds a retry waits for the first attempt's answer (Twilio waits 15 s in all)
 LAST_RESORT = "We are sorry, something went wrong on our side. Please contact us through the help centre. Goodbye."
 
 
@@ -31,17 +35,27 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
     if flow is None:
         return _unsupported(rt, arrival)
     with rt.sessions.begin() as db:
+        earlier = find_call(db, arrival.call_sid)  # Twilio's retry of an attempt that failed after its commit
+        if earlier is not None and earlier.ended_at is not None:
+            return twiml.speak([], hang_up=True)  # that call is over: nothing to say, nothing to reopen
         security = tickets.find_open_security(db, arrival.caller) if flow.urgent else None
         if security is not None:
             ticket, joined = security, True
             ticket.updated_at = now
+        elif earlier is not None and earlier.ticket is not None:
+            ticket, joined = earlier.ticket, True
         else:
             ticket, joined = tickets.open_or_join(db, flow.region, arrival.caller, now,
                                                   rt.settings.ticket_join_hours)
         if arrival.stir_verstat:
-            ticket.caller_verification = arrival.stir_verstat
-        call = start_call(db, arrival, flow.region, flow.version, ticket, now)
-        note(db, call, "ticket_joined" if joined else "ticket_opened", now, reference=ticket.reference)
+            ticket.caller_verification = clip(arrival.stir_verstat, VERSTAT_CHARS)
+        if earlier is None:
+            call = start_call(db, arrival, flow.region, flow.version, ticket, now)
+            note(db, call, "ticket_joined" if joined else "ticket_opened", now, reference=ticket.reference)
+        else:
+            call = earlier
+            call.ticket, call.ended_at, call.status = ticket, None, "in-progress"
+            note(db, call, "answer_retried", now, reference=ticket.reference)
         facts = {name: value for found in rt.registry.call_facts(db, arrival) for name, value in found.items()}
         state = engine.new_call(flow, arrival.call_sid, ticket=ticket.reference,
                                 caller_withheld="yes" if arrival.caller.withheld else "",
@@ -58,6 +72,50 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
     rt.metrics.calls_started.labels(flow.region).inc()
     _count_consent(rt, flow.region, reply)
     return twiml.render([*(prefix or []), *reply], rt.url_for)
+
+
+def answer_once(rt: Runtime, arrival: Arrival) -> str:
+    """`answer`, once per CallSid however often Twilio asks (it retries /voice/incoming on a timeout
+    or a dropped connection, possibly while the first attempt is still running).
+
+    The first request claims the call in Redis and keeps its TwiML there; a retry arriving
+    meanwhile waits (up to ANSWER_WAIT seconds) for that answer and gives the same one, or, if it
+    is still not ready, asks Twilio to come back (a pause and a <Redirect> here). A first attempt
+    that failed drops its claim, so the retry answers the call itself, on the call row the first
+    one may already have written.
+    """
+    store = rt.service(CallStore)
+    sid = arrival.call_sid
+    if not store.claim_answer(sid):
+        earlier = _wait_for_first_answer(store, sid)
+        if earlier is not None:
+            log.info("call %s: a repeated /voice/incoming gets the first answer again", sid)
+            return earlier
+        if not store.claim_answer(sid):  # the first attempt is still running
+            log.warning("call %s: the first answer is still being prepared; asking Twilio to come back", sid)
+            return twiml.come_back(rt.url_for("/voice/incoming"))
+    try:
+        reply = answer(rt, arrival)
+    except BaseException:
+        store.drop_answer_claim(sid)
+        raise
+    store.keep_answer(sid, reply)
+    return reply
+
+
+def _wait_for_first_answer(store: CallStore, call_sid: str) -> str | None:
+    """The first attempt's TwiML once it has one; None if it dropped its claim or is still busy.
+    (Real elapsed time, not service time: this waits on another request, not on the calendar.)"""
+    give_up = time.monotonic() + ANSWER_WAIT
+    while True:
+        found = store.first_answer(call_sid)
+        if found is None:
+            return None  # the first attempt failed and let go
+        if found != ANSWERING:
+            return found
+        if time.monotonic() >= give_up:
+            return None
+        time.sleep(0.05)
 
 
 def advance(rt: Runtime, call_sid: str, event: Event, prefix: list | None = None) -> str:
@@ -83,7 +141,12 @@ def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> boo
     """Twilio says the call is over: close the call record and drop the live state."""
     now = rt.clock()
     store = rt.service(CallStore)
-    state = store.load(call_sid)
+    try:
+        state = store.load(call_sid)
+    except RedisError:  # Redis down: the record is closed all the same (the live state expires on its own)
+        log.warning("call %s ended (%s) while Redis is unreachable; closing its record without its live state",
+                    call_sid, status)
+        state, store = None, None
     with rt.sessions.begin() as db:
         call = find_call(db, call_sid)
         if call is None:
@@ -99,7 +162,8 @@ def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> boo
             rt.metrics.calls_ended.labels(status).inc()
     if state is not None:
         rt.registry.call_ended(rt, state)
-    store.forget(call_sid)
+    if store is not None:
+        store.forget(call_sid)
     return True
 
 
@@ -149,8 +213,9 @@ def _apology_words(rt: Runtime, call_sid: str | None, to: str | None) -> list[Sa
 def _unsupported(rt: Runtime, arrival: Arrival) -> str:
     now = rt.clock()
     with rt.sessions.begin() as db:
-        call = start_call(db, arrival, None, None, None, now)
-        note(db, call, "unsupported_number", now, to=arrival.to)
+        if find_call(db, arrival.call_sid) is None:  # not already noted by an earlier attempt
+            call = start_call(db, arrival, None, None, None, now)
+            note(db, call, "unsupported_number", now, to=arrival.to)
     book = rt.flows.book.get("en", {})
     texts = [book.get("unsupported_region", LAST_RESORT)] + ([book["goodbye"]] if "goodbye" in book else [])
     return twiml.apology([Say(text, "en-US") for text in texts])

@@ -1,6 +1,7 @@
 """Writing what happens on a call to the database: the call row, its timeline, consents, its ticket."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,17 +51,30 @@ def caller_words(call: Call, text: str) -> str:
     return redact_text(text, call.language or "en", known)
 
 
+IDENTITY_CHARS = 255  # calls.from_number and to_number: a SIP or client identity can be long
+VERSTAT_CHARS = 64
+
+
 def start_call(db: Session, arrival: Arrival, region: str | None, flow_version: str | None,
                ticket: Ticket | None, now: datetime) -> Call:
+    """The call's row. A caller ID or number too long for its column (a SIP URI of any length) is
+    clipped, and said so on the timeline, rather than costing the caller their call."""
     caller = arrival.caller
-    call = Call(call_sid=arrival.call_sid, ticket=ticket, region=region, from_number=caller.number or caller.raw,
-                to_number=arrival.to, caller_country=caller.country, caller_withheld=caller.withheld,
-                stir_verstat=arrival.stir_verstat, flow_version=flow_version, status="in-progress",
-                started_at=now)
+    from_number, to_number = clip(caller.number or caller.raw, IDENTITY_CHARS), clip(arrival.to, IDENTITY_CHARS)
+    call = Call(call_sid=arrival.call_sid, ticket=ticket, region=region, from_number=from_number,
+                to_number=to_number, caller_country=caller.country, caller_withheld=caller.withheld,
+                stir_verstat=clip(arrival.stir_verstat, VERSTAT_CHARS), flow_version=flow_version,
+                status="in-progress", started_at=now)
     db.add(call)
-    note(db, call, "answered", now, to=arrival.to, caller_country=caller.country, withheld=caller.withheld,
-         stir_verstat=arrival.stir_verstat)
+    clipped = {"clipped": [name for name, kept, given in (("from", from_number, caller.number or caller.raw),
+                                                          ("to", to_number, arrival.to)) if kept != given]}
+    note(db, call, "answered", now, to=to_number, caller_country=caller.country, withheld=caller.withheld,
+         stir_verstat=call.stir_verstat, **(clipped if clipped["clipped"] else {}))
     return call
+
+
+def clip(value: str | None, chars: int) -> str | None:
+    return value[:chars] if value is not None else None
 
 
 def record_outcome(db: Session, call: Call, state: CallState, actions, now: datetime) -> None:
@@ -110,6 +124,11 @@ def end_call(db: Session, call: Call, status: str, duration: int | None, now: da
     call.duration_seconds = duration
 
 
+E164 = re.compile(r"\+[1-9][0-9]{4,14}")
+
+
 def caller_number(call: Call) -> str | None:
     """The number to call the caller back on: theirs, in E.164, unless withheld or not a phone."""
-    return None if call.caller_withheld or not (call.from_number or "").startswith("+") else call.from_number
+    if call.caller_withheld or not E164.fullmatch(call.from_number or ""):
+        return None
+    return call.from_number

@@ -8,6 +8,9 @@ from ivr.core.state import CallState
 STATE_KEY = "ivr:call:{sid}"
 REPLY_KEY = "ivr:reply:{token}"
 LAST_KEY = "ivr:last:{sid}"
+ANSWER_KEY = "ivr:answer:{sid}"  # the first answer to /voice/incoming: ANSWERING while it is prepared
+ANSWERING = "answering"
+ANSWER_CLAIM_TTL = 60  # a claim outlives any webhook (Twilio gives up after 15 s), then lapses
 REPLY_TTL = 600  # Twilio retries within seconds; ten minutes is plenty
 
 
@@ -32,6 +35,25 @@ class CallStore:
 
     def remember_last(self, call_sid: str, twiml: str) -> None:
         self.redis.set(LAST_KEY.format(sid=call_sid), twiml, ex=self.ttl)
+
+    def claim_answer(self, call_sid: str) -> bool:
+        """Only one request answers a new call: True for the first to ask."""
+        return bool(self.redis.set(ANSWER_KEY.format(sid=call_sid), ANSWERING, nx=True, ex=ANSWER_CLAIM_TTL))
+
+    def first_answer(self, call_sid: str) -> str | None:
+        """The TwiML the call was first answered with, ANSWERING while it is prepared, or None."""
+        raw = self.redis.get(ANSWER_KEY.format(sid=call_sid))
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    def keep_answer(self, call_sid: str, twiml: str) -> None:
+        self.redis.set(ANSWER_KEY.format(sid=call_sid), twiml, ex=REPLY_TTL)
+
+    def drop_answer_claim(self, call_sid: str) -> None:
+        """The first attempt failed: let a retry answer the call."""
+        try:
+            self.redis.delete(ANSWER_KEY.format(sid=call_sid))
+        except Exception:  # Redis down: the claim lapses on its own after ANSWER_CLAIM_TTL
+            return
 
     def remembered_reply(self, token: str) -> str | None:
         """The TwiML we already answered a retried request with (same I-Twilio-Idempotency-Token)."""

@@ -137,3 +137,12 @@ def _gather(gather: Gather, url_for) -> GatherVerb:
 def apology(texts: list[Say]) -> str:
     """The safe answer when something broke: say sorry and where to get help, then hang up."""
     return speak(texts, hang_up=True)
+
+
+def come_back(url: str, seconds: int = 2) -> str:
+    """Silence for a moment, then ask `url` again: for a request whose answer another one is
+    still preparing."""
+    response = VoiceResponse()
+    response.pause(length=seconds)
+    response.redirect(url, method="POST")
+    return str(response)

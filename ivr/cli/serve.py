@@ -1,9 +1,12 @@
 """`ivr serve` (the web app and its job workers) and `ivr worker`."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -13,6 +16,7 @@ from ivr.db.database import upgrade
 from ivr.errors import FlowError, IvrError
 from ivr.factory import build_runtime
 from ivr.flows.loader import checked_desks, load_flows
+from ivr.metrics import MULTIPROC_DIR
 
 
 @click.command()
@@ -41,9 +45,21 @@ def serve(job_workers: int) -> None:
     click.echo(f"Voice URL for every number: POST {configured.url_for('/voice/incoming')}")
     web = [sys.executable, "-m", "gunicorn", "--bind", configured.bind, "--workers", str(configured.web_workers),
            "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-", "ivr:create_app()"]
-    children = [subprocess.Popen(web)]
-    children += [subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"]) for _ in range(job_workers)]
+    env = {**os.environ, MULTIPROC_DIR: str(_metrics_dir())}
+    children = [subprocess.Popen(web, env=env)]
+    children += [subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"], env=env) for _ in range(job_workers)]
     _supervise(children)
+
+
+def _metrics_dir() -> Path:
+    """Where every process of the service counts (prometheus-client's multiprocess mode):
+    PROMETHEUS_MULTIPROC_DIR if set, else a private folder; emptied now, so counts start afresh."""
+    given = os.environ.get(MULTIPROC_DIR)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="ivr-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder
 
 
 def _supervise(children: list[subprocess.Popen]) -> None:

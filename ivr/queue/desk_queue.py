@@ -20,6 +20,7 @@ sign-out`, or the desk API); an agent who misses a call rests for AWAY_SECONDS.
 
 Keys (desk d): ivr:queue:d:order (sorted set), ivr:queue:d:member:<CallSid> (hash),
 ivr:queue:d:agent:<key> ("busy:<CallSid>", "held:<request key>" or "away", with a TTL),
+ivr:queue:d:gone:<CallSid> (a call that left for good: its late hold music requests change nothing),
 ivr:queue:d:out (agents signed out), ivr:queue:d:idle (agent -> when last freed),
 ivr:queue:d:handled (the last conversations' lengths in seconds).
 """
@@ -92,10 +93,11 @@ class Claim:
 def join(redis: Redis, desk: str, member: Member, now: datetime, max_size: int) -> str:
     """Put a caller in the queue: "joined", "rejoined" (their old place), or "full"."""
     mkey = _key(desk, "member", member.call_sid)
+    redis.delete(_key(desk, "gone", member.call_sid))  # back in line (a call back we placed, a caller rejoining)
     held = redis.hget(mkey, "score")
     if held is not None:
         redis.zadd(_key(desk, "order"), {member.call_sid: float(held)})
-        redis.hset(mkey, mapping={"where": "queue", "agent": "", "seen": str(now.timestamp())})
+        _touch(redis, mkey, {"where": "queue", "agent": "", "seen": str(now.timestamp())})
         return "rejoined"
     if redis.zcard(_key(desk, "order")) >= max_size:
         return "full"
@@ -131,7 +133,21 @@ def size(redis: Redis, desk: str) -> int:
 
 def step_out(redis: Redis, desk: str, call_sid: str, now: datetime) -> None:
     """The caller left Twilio's queue for a moment (a key pressed): they keep their place."""
-    redis.hset(_key(desk, "member", call_sid), mapping={"where": "flow", "seen": str(now.timestamp())})
+    _touch(redis, _key(desk, "member", call_sid), {"where": "flow", "seen": str(now.timestamp())})
+
+
+def _touch(redis: Redis, key: str, fields: dict[str, str]) -> None:
+    """Set fields of a member's hash and (re)start its TTL, so no hash outlives its call (a field set
+    on a hash that had expired would otherwise make one that never does)."""
+    pipe = redis.pipeline()
+    pipe.hset(key, mapping=fields)
+    pipe.expire(key, MEMBER_TTL)
+    pipe.execute()
+
+
+def gone(redis: Redis, desk: str, call_sid: str) -> bool:
+    """The call left the queue for good (hung up, or its conversation is over)."""
+    return bool(redis.exists(_key(desk, "gone", call_sid)))
 
 
 _DELETE_IF = """if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"""
@@ -148,6 +164,7 @@ def leave(redis: Redis, desk: str, call_sid: str) -> None:
         _delete_if(redis, _key(desk, "agent", data["agent"]), f"busy:{call_sid}")
     redis.zrem(_key(desk, "order"), call_sid)
     redis.delete(_key(desk, "member", call_sid))
+    redis.set(_key(desk, "gone", call_sid), "1", ex=MEMBER_TTL)
 
 
 def to_placeholder(redis: Redis, desk: str, call_sid: str, request_key: str) -> bool:
@@ -160,7 +177,7 @@ def to_placeholder(redis: Redis, desk: str, call_sid: str, request_key: str) -> 
     if score is None:
         return False
     redis.zadd(_key(desk, "order"), {PLACEHOLDER + request_key: score})
-    redis.hset(_key(desk, "member", call_sid), mapping={"where": "callback", "score": str(score)})
+    _touch(redis, _key(desk, "member", call_sid), {"where": "callback", "score": str(score)})
     return True
 
 
@@ -173,8 +190,10 @@ def drop_placeholder(redis: Redis, desk: Desk, request_key: str) -> None:
 def claim(redis: Redis, desk: Desk, call_sid: str, now: datetime) -> Claim:
     """Is it `call_sid`'s turn? Claims a free agent for them if so (or the agent held for their call
     back); promotes due call backs, holding an agent for each."""
+    if gone(redis, desk.name, call_sid):
+        return Claim(None, 0, redis.zcard(_key(desk.name, "order")))  # a call that left: no agent for it
     with redis.lock(_key(desk.name, "lock"), timeout=5, blocking_timeout=3):
-        redis.hset(_key(desk.name, "member", call_sid), "seen", str(now.timestamp()))
+        _touch(redis, _key(desk.name, "member", call_sid), {"seen": str(now.timestamp())})
         free = free_agents(redis, desk)
         ahead, promoted = 0, []
         for entry, _score in redis.zrange(_key(desk.name, "order"), 0, SCAN - 1, withscores=True):
@@ -193,7 +212,7 @@ def claim(redis: Redis, desk: Desk, call_sid: str, now: datetime) -> Claim:
                     agent = _take(redis, desk, call_sid, free[ahead:])
                 if agent is not None:
                     redis.zrem(_key(desk.name, "order"), call_sid)
-                    redis.hset(_key(desk.name, "member", call_sid), mapping={"where": "agent", "agent": agent.key})
+                    _touch(redis, _key(desk.name, "member", call_sid), {"where": "agent", "agent": agent.key})
                     return Claim(agent, 1, redis.zcard(_key(desk.name, "order")) + 1, tuple(promoted))
                 break
             if _gone(redis, desk.name, entry, now):

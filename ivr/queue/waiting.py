@@ -10,6 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.calls import lifecycle
 from ivr.calls.lifecycle import note_on_call
+from ivr.calls.records import find_call
 from ivr.calls.store import CallStore
 from ivr.core.actions import QueueSettings
 from ivr.core.events import Digits, QueueLeft
@@ -25,6 +26,9 @@ def wait(rt: Runtime, desk_name: str, call_sid: str, queue_time: int) -> str:
     """The hold music, asked for again each time it runs out: leave for an agent if it is this
     caller's turn and one is free; otherwise their place and the estimated wait."""
     desk, now = rt.desks.get(desk_name), rt.clock()
+    if desk_queue.gone(rt.redis, desk_name, call_sid) or _ended(rt, call_sid):
+        log.info("queue %s: hold music asked for call %s, which has left; nothing to do", desk_name, call_sid)
+        return str(VoiceResponse())  # never back in the queue, never an agent claimed for it
     member = desk_queue.member(rt.redis, desk_name, call_sid) or _rebuild(rt, desk_name, call_sid)
     flow = rt.flows.flows[member.region]
     turn = desk_queue.claim(rt.redis, desk, call_sid, now)
@@ -106,6 +110,13 @@ def whisper(rt: Runtime, desk_name: str, call_sid: str) -> str:
     for say in says:
         response.say(say.text, language=say.language, voice=say.voice)
     return str(response)
+
+
+def _ended(rt: Runtime, call_sid: str) -> bool:
+    """Our records say the call is over (Twilio's final status came)."""
+    with rt.sessions() as db:
+        call = find_call(db, call_sid)
+        return call is not None and call.ended_at is not None
 
 
 def _rebuild(rt: Runtime, desk_name: str, call_sid: str) -> Member:

@@ -47,15 +47,44 @@ def ask_now(rt: Runtime, request_id: int) -> str:
         return _send(rt, request_id, ASK_NOW_TIMEOUT)
     except FreezeNotTaken as exc:
         log.warning("%s; retrying in the background", exc)
-        jobs.enqueue(rt, deliver, request_id, queue_name="urgent",
-                     retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"freeze-{request_id}",
-                     timeout=rt.settings.job_timeout)
-        return "requested"
+    try:
+        send(rt, request_id)
+    except Exception:  # Redis down too: the request is recorded, and the reconciler sends it
+        log.exception("could not queue freeze request %s; the reconciler will", request_id)
+    return "requested"
+
+
+QUEUE = "urgent"
+
+
+def job_id(request_id: int) -> str:
+    return f"freeze-{request_id}"
+
+
+def send(rt: Runtime, request_id: int, again: bool = False):
+    """The retrying job that sends a freeze request (`again`: replacing a finished or failed one)."""
+    enqueue = jobs.put_back if again else jobs.enqueue
+    return enqueue(rt, deliver, request_id, queue_name=QUEUE, retry=jobs.retry_policy(rt.settings.retry_base_seconds),
+                   job_id=job_id(request_id), timeout=rt.settings.job_timeout)
 
 
 def deliver(rt: Runtime, request_id: int) -> str:
-    """RQ job: send the freeze request until the account system takes it."""
-    return _send(rt, request_id, 10.0)
+    """RQ job: send the freeze request until the account system takes it; after RQ's last retry,
+    mark it failed and alert."""
+    try:
+        return _send(rt, request_id, 10.0)
+    except FreezeNotTaken as exc:
+        if jobs.last_try():
+            give_up(rt, request_id, str(exc))
+        raise
+
+
+def give_up(rt: Runtime, request_id: int, why: str) -> None:
+    """No retry is left: mark the request failed and say so loudly (log at ERROR, a metric)."""
+    _set(rt, request_id, "failed")
+    rt.metrics.deliveries_given_up.labels("freeze").inc()
+    log.error("freeze request %s NOT SENT, no retry left (%s): freeze the account by hand, or "
+              "`ivr pages resend --freeze %s`", request_id, why, request_id)
 
 
 def _send(rt: Runtime, request_id: int, timeout: float) -> str:

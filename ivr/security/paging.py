@@ -35,18 +35,55 @@ def open_page(db: Session, ticket: Ticket, team: Team, reason: str, brief: dict,
     return page
 
 
+QUEUE = "urgent"
+
+
+def delivery_job(page_id: int, level: int) -> str:
+    return f"page-{page_id}-{level}"
+
+
+def check_job(page_id: int) -> str:
+    return f"page-{page_id}-check"
+
+
 def schedule(rt: Runtime, page_id: int) -> None:
-    """After the page's row is committed: deliver now, and check for an acknowledgement later."""
-    retry = jobs.retry_policy(rt.settings.retry_base_seconds)
-    jobs.enqueue(rt, deliver, page_id, 0, queue_name="urgent", retry=retry, job_id=f"page-{page_id}-0",
+    """After the page's row is committed: deliver now, and check for an acknowledgement later.
+    (If Redis refuses, the page stays pending and the reconciler schedules both.)"""
+    send(rt, page_id, 0)
+    jobs.enqueue(rt, escalate_if_unacknowledged, page_id, queue_name=QUEUE,
+                 delay=timedelta(seconds=rt.settings.pager_ack_seconds), job_id=check_job(page_id),
                  timeout=rt.settings.job_timeout)
-    jobs.enqueue(rt, escalate_if_unacknowledged, page_id, queue_name="urgent",
-                 delay=timedelta(seconds=rt.settings.pager_ack_seconds), job_id=f"page-{page_id}-check",
-                 timeout=rt.settings.job_timeout)
+
+
+def send(rt: Runtime, page_id: int, level: int, again: bool = False):
+    """The delivery job of a page at `level`, retried with backoff (`again`: replacing a finished or
+    failed one, as the reconciler and `ivr pages resend` do)."""
+    enqueue = jobs.put_back if again else jobs.enqueue
+    return enqueue(rt, deliver, page_id, level, queue_name=QUEUE,
+                   retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=delivery_job(page_id, level),
+                   timeout=rt.settings.job_timeout)
 
 
 def deliver(rt: Runtime, page_id: int, level: int) -> str:
-    """RQ job: post the page (and text the people) at `level` (0 on-call, 1 escalation)."""
+    """RQ job: post the page (and text the people) at `level` (0 on-call, 1 escalation). A page
+    that is still not delivered after RQ's last retry is marked failed and alerted on."""
+    try:
+        return _deliver(rt, page_id, level)
+    except PageNotDelivered as exc:
+        if jobs.last_try():
+            give_up(rt, page_id, str(exc))
+        raise
+
+
+def give_up(rt: Runtime, page_id: int, why: str) -> None:
+    """No retry is left: mark the page failed and say so loudly (log at ERROR, a metric)."""
+    _set_status(rt, page_id, "failed")
+    rt.metrics.deliveries_given_up.labels("page").inc()
+    log.error("page %s NOT DELIVERED, no retry left (%s): page the team by hand, then `ivr pages resend %s`",
+              page_id, why, page_id)
+
+
+def _deliver(rt: Runtime, page_id: int, level: int) -> str:
     with rt.sessions.begin() as db:
         page = db.get(Page, page_id)
         if page is None:
@@ -56,28 +93,29 @@ def deliver(rt: Runtime, page_id: int, level: int) -> str:
         page.attempts += 1
         payload = {**page.payload, "page_id": page.id, "level": level, "attempt": page.attempts,
                    "escalated": level > 0}
-        payload.pop("texted", None)
-        text_now = level not in page.payload.get("texted", [])  # texts go once per level, not per retry
-        if text_now:
-            page.payload = {**page.payload, "texted": [*page.payload.get("texted", []), level]}
+        texted = set(payload.pop("texted", []))
         team = rt.flows.rota.teams.get(page.team) if rt.flows.rota else None
     people = _people(team, level, rt.clock())
-    if rt.settings.pager_sms_from and people and text_now:
-        _text(rt, people, payload)
+    problems = []
+    if rt.settings.pager_sms_from and people:
+        problems += _text(rt, page_id, level, [p for p in people if _text_key(level, p) not in texted], payload)
     if rt.settings.pager_url:
         body, headers = signed_body(payload, rt.settings.pager_secret)
         headers["Idempotency-Key"] = f"page-{page_id}-{level}"
         try:
             answer = requests.post(rt.settings.pager_url, data=body, headers=headers, timeout=10)
         except requests.RequestException as exc:
-            raise PageNotDelivered(f"page {page_id}: pager unreachable: {exc}") from None
-        if not answer.ok:
-            raise PageNotDelivered(f"page {page_id}: pager answered {answer.status_code}")
+            problems.append(f"pager unreachable: {exc}")
+        else:
+            if not answer.ok:
+                problems.append(f"pager answered {answer.status_code}")
     elif not rt.settings.pager_sms_from:
         log.error("page %s for ticket %s: no IVR_PAGER_URL or IVR_PAGER_SMS_FROM is set, nobody was paged",
                   page_id, payload.get("ticket"))
         _set_status(rt, page_id, "failed")
         return "not configured"
+    if problems:
+        raise PageNotDelivered(f"page {page_id}: " + "; ".join(problems))
     _set_status(rt, page_id, "delivered" if level == 0 else "escalated")
     return "delivered"
 
@@ -89,9 +127,7 @@ def escalate_if_unacknowledged(rt: Runtime, page_id: int) -> str:
         if page is None or page.status == "acknowledged":
             return "acknowledged"
         page.level = 1
-    jobs.enqueue(rt, deliver, page_id, 1, queue_name="urgent",
-                 retry=jobs.retry_policy(rt.settings.retry_base_seconds), job_id=f"page-{page_id}-1",
-                 timeout=rt.settings.job_timeout)
+    send(rt, page_id, 1)
     return "escalated"
 
 
@@ -117,12 +153,37 @@ def _people(team: Team | None, level: int, now: datetime):
     return [team.people[key] for key in team.escalation]
 
 
-def _text(rt: Runtime, people, payload: dict) -> None:
+def _text_key(level: int, person) -> str:
+    return f"{level}:{person.phone}"
+
+
+def _text(rt: Runtime, page_id: int, level: int, people, payload: dict) -> list[str]:
+    """Text each person not yet texted at this level; returns what failed (RQ retries the job).
+
+    At least once: a person is marked texted only after Twilio took their message, so a retry
+    texts whoever was missed and nobody twice; only a worker dying between Twilio's answer and the
+    mark can text someone twice, which beats a page nobody got."""
     words = (f"URGENT security call not answered. Ticket {payload.get('ticket')}, region {payload.get('region')}, "
              f"caller {payload.get('caller') or 'withheld'}. Call back now."
              + (" (escalated)" if payload.get("escalated") else ""))
+    failed = []
     for person in people:
         try:
             rt.twilio.messages.create(to=person.phone, from_=rt.settings.pager_sms_from, body=words)
-        except Exception:  # one failed text must not stop the webhook or the other texts
-            log.exception("could not text %s for page %s", person.phone, payload.get("page_id"))
+        except Exception as exc:  # one failed text must not stop the others; the retry sends it
+            log.warning("could not text %s for page %s: %s", _mask(person.phone), page_id, exc)
+            failed.append(f"text to {_mask(person.phone)} failed")
+            continue
+        _mark_texted(rt, page_id, _text_key(level, person))
+    return failed
+
+
+def _mark_texted(rt: Runtime, page_id: int, key: str) -> None:
+    with rt.sessions.begin() as db:
+        page = db.get(Page, page_id)
+        page.payload = {**page.payload, "texted": [*page.payload.get("texted", []), key]}
+
+
+def _mask(number: str | None) -> str:
+    """A phone number as logs may show it: its last four digits."""
+    return "…" + number[-4:] if number else "-"

@@ -10,7 +10,7 @@ from flask import Blueprint, request
 
 from ivr.callbacks import placing, scheduling
 from ivr.web import runtime
-from ivr.web.replies import answers_twiml
+from ivr.web.replies import answers_twiml, kept, whole_seconds
 from ivr.web.signature import twilio_signed
 
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
@@ -30,9 +30,8 @@ def answer():
 @twilio_signed
 def amd():
     form = request.form
-    placing.machine_detected(runtime(), request.args.get("attempt", ""), form["CallSid"],
-                                    form.get("AnsweredBy", "unknown"))
-    return "", 204
+    return kept("callback_amd", placing.machine_detected, request.args.get("attempt", ""), form.get("CallSid", ""),
+                form.get("AnsweredBy", "unknown"))
 
 
 @bp.post("/status")
@@ -40,13 +39,6 @@ def amd():
 def status():
     """Every status of an attempt: the first records its CallSid (our call record, checked before
     any attempt is placed again); the final one decides what happens next."""
-    rt, form = runtime(), request.form
-    duration = form.get("CallDuration")
-    again = placing.status(rt, request.args.get("attempt", ""), form["CallSid"], form.get("CallStatus", ""),
-                                  form.get("AnsweredBy") or None, int(duration) if duration else None)
-    if again is not None:
-        try:
-            scheduling.schedule(rt, again.id)
-        except Exception:  # Redis down: the reconciler schedules it from the database
-            log.exception("could not schedule the next attempt of call back %s", again.id)
-    return "", 204
+    form = request.form
+    return kept("callback_status", scheduling.after_status, request.args.get("attempt", ""), form.get("CallSid", ""),
+                form.get("CallStatus", ""), form.get("AnsweredBy") or None, whole_seconds(form.get("CallDuration")))

@@ -7,6 +7,7 @@ import logging
 
 from flask import request
 
+from ivr import jobs
 from ivr.calls import lifecycle, twiml
 from ivr.calls.store import CallStore
 from ivr.core.actions import Say
@@ -65,3 +66,38 @@ def agent_safe(view):
             return twiml.speak([Say("Sorry, this call could not be connected. Goodbye.", "en-US")], hang_up=True), \
                 200, TWIML
     return safe
+
+
+def kept(name: str, func, *args, **kwargs):
+    """Carry out a status callback (`func(rt, *args, **kwargs)`, idempotent) and answer 204; if it
+    fails (the database or Redis down), keep it as a retrying job (202), and only if even that
+    fails answer 503, so Twilio may send it again. A status is never simply dropped."""
+    rt = runtime()
+    try:
+        func(rt, *args, **kwargs)
+        return "", 204
+    except Exception:
+        log.exception("status callback %s failed for CallSid %s; retrying it from a job", request.path,
+                      request.form.get("CallSid"))
+        rt.metrics.webhook_errors.labels(name).inc()
+    try:
+        jobs.enqueue(rt, func, *args, kwargs=kwargs, queue_name="default",
+                     retry=jobs.retry_policy(rt.settings.retry_base_seconds), timeout=rt.settings.job_timeout)
+    except Exception:
+        log.exception("status callback %s for CallSid %s could not be kept either; answering 503", request.path,
+                      request.form.get("CallSid"))
+        return "", 503
+    return "", 202
+
+
+def whole_seconds(value: str | None) -> int | None:
+    """Twilio's CallDuration and the like: a whole number of seconds, or None (and a warning) for
+    anything else, which must not cost us the status it came with."""
+    if not value:
+        return None
+    try:
+        seconds = int(value)
+    except ValueError:
+        log.warning("ignoring a duration that is not a whole number of seconds: %r", value[:40])
+        return None
+    return seconds if 0 <= seconds < 10**9 else None

@@ -12,7 +12,7 @@ from ivr.core.events import Digits, NoInput, Speech
 from ivr.security import warm_transfer
 from ivr.speech import listen_results
 from ivr.web import runtime
-from ivr.web.replies import TWIML, agent_safe, answers_twiml
+from ivr.web.replies import TWIML, agent_safe, answers_twiml, kept, whole_seconds
 from ivr.web.signature import twilio_signed
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -26,7 +26,7 @@ def incoming():
     form = request.form
     arrival = Arrival(call_sid=form["CallSid"], to=form.get("To", ""), caller=caller_from(form.get("From")),
                       stir_verstat=form.get("StirVerstat") or None)
-    return lifecycle.answer(runtime(), arrival)
+    return lifecycle.answer_once(runtime(), arrival)
 
 
 @bp.post("/gather")
@@ -65,9 +65,9 @@ def fallback():
 def status():
     """Call status callback: the call's final status closes its record. Earlier statuses are ignored."""
     form = request.form
-    if form.get("CallStatus") in FINAL_STATUSES:
-        duration = form.get("CallDuration")
-        lifecycle.finish(runtime(), form["CallSid"], form["CallStatus"], int(duration) if duration else None)
+    if form.get("CallStatus") in FINAL_STATUSES and form.get("CallSid"):
+        return kept("status", lifecycle.finish, form["CallSid"], form["CallStatus"],
+                    whole_seconds(form.get("CallDuration")))
     return "", 204
 
 
@@ -77,11 +77,12 @@ def recording():
     """Recording status callback for the call recording started after consent: noted, and a
     completed one queued for ingest; answered at once."""
     form = request.form
-    lifecycle.recording_status(runtime(), form["CallSid"], form.get("RecordingStatus", "unknown"),
-                           recording_sid=form.get("RecordingSid"), url=form.get("RecordingUrl"),
-                           duration=form.get("RecordingDuration"), source=form.get("RecordingSource"),
-                           channels=form.get("RecordingChannels"))
-    return "", 204
+    if not form.get("CallSid"):
+        return "", 204  # nothing to note it on
+    return kept("recording", lifecycle.recording_status, form["CallSid"], form.get("RecordingStatus", "unknown"),
+                recording_sid=form.get("RecordingSid"), url=form.get("RecordingUrl"),
+                duration=form.get("RecordingDuration"), source=form.get("RecordingSource"),
+                channels=form.get("RecordingChannels"))
 
 
 # -- the security fast path's transfer: the caller's <Dial> and the agent's whisper -----------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,17 +37,18 @@ def service_env(redis_url, database_url, port, flows_dir=FLOWS_DIR) -> dict:
 def service(redis_url, database_url, sessions):
     port = free_port()
     process = subprocess.Popen([str(IVR), "serve"], env=service_env(redis_url, database_url, port),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    give_up = time.monotonic() + 120  # loading the speech models takes a while on a busy machine
+    while True:
         try:
             if requests.get(base + "/healthz", timeout=5).ok:
                 break
         except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still booting
             time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("service did not start:\n" + process.communicate()[0])
+        if time.monotonic() > give_up or process.poll() is not None:
+            os.killpg(process.pid, signal.SIGKILL)  # gunicorn and the workers too, or the pipe stays open
+            pytest.fail("service did not start:\n" + process.communicate()[0])
     yield base
     process.terminate()
     process.wait(20)
