@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ivr import logs
 from ivr import worker as job_worker
 from ivr.cli.context import runtime, settings
 from ivr.db.database import upgrade
@@ -71,4 +72,5 @@ def worker(burst: bool) -> None:
     """Run an RQ worker for the service's queues (urgent first), with the scheduler for due jobs and
     retries. Run several for more jobs at once (`ivr serve --job-workers N`)."""
     rt = runtime()
+    logs.configure(rt.settings.log_level)
     job_worker.work(rt, burst=burst, logging_level=rt.settings.log_level)
