@@ -193,6 +193,7 @@ def _account_sid(env: Mapping[str, str]) -> str:
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MIN_AUTH_TOKEN = 32  # Twilio's auth tokens are 32 hex digits
+MIN_WEBHOOK_SECRET = 12  # signs what we post to the pager and the account system
 PLACEHOLDER_WORDS = ("your_", "your-", "change", "placeholder", "example", "xxxx", "dummy")
 PLACEHOLDERS = {"secret", "password", "token", "auth_token", "authtoken", "test", "none", "null"}
 
@@ -239,9 +240,9 @@ def _webhook_url(env: Mapping[str, str], name: str, secret_name: str) -> str | N
 
 def _webhook_secret(env: Mapping[str, str], name: str) -> str | None:
     value = (env.get(name) or "").strip() or None
-    if value is not None and (_looks_like_placeholder(value) or len(value) < 16):
-        raise SettingsError(f"{name} must be a random secret of at least 16 characters (`openssl rand -hex 32`), "
-                            "not a placeholder")
+    if value is not None and (_looks_like_placeholder(value) or len(value) < MIN_WEBHOOK_SECRET):
+        raise SettingsError(f"{name} must be a random secret of at least {MIN_WEBHOOK_SECRET} characters "
+                            "(`openssl rand -hex 32`), not a placeholder")
     return value
 
 
