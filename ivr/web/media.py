@@ -2,7 +2,9 @@
 feeds a vosk recogniser; as soon as we know what the caller wants, the live call is moved on
 through Twilio's REST API (calls(sid).update) to /voice/listen, which tells the engine.
 
-The handshake is signed like a webhook: X-Twilio-Signature over the wss:// URL, no parameters.
+The handshake is signed like a webhook: X-Twilio-Signature over the wss:// URL, no parameters;
+the stream's `start` must then name a call listening now, with its listen's token
+(ivr/speech/stream_access.py), or the socket is closed before any audio is heard.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.speech.hearing import Decision, Hearing, heard_key
 from ivr.speech.listener import StreamListener
+from ivr.speech.stream_access import admit
 from ivr.web import runtime
 from ivr.web.signature import signed_url
 
@@ -56,13 +59,16 @@ def register(app) -> None:
                 message = json.loads(raw)
                 event = message.get("event")
                 if event == "start":
-                    start = message["start"]
-                    call_sid = start["callSid"]
-                    params = start.get("customParameters", {})
-                    attempt = int(params.get("attempt", 0))
-                    listener = StreamListener(rt.service(Hearing), params.get("language", "en"),
+                    admitted = admit(rt, message.get("start"))
+                    if admitted is None:
+                        rt.metrics.signature_failures.labels("media_stream_start").inc()
+                        log.warning("refused a media stream: not a call listening now, or a wrong token",
+                                    extra={"call_sid": str((message.get("start") or {}).get("callSid"))[:64]})
+                        break
+                    call_sid, attempt, params = admitted.call_sid, admitted.attempt, admitted.parameters
+                    listener = StreamListener(rt.service(Hearing), str(params.get("language", "en")),
                                               lambda decision, sid=call_sid, n=attempt: _act(rt, sid, n, decision),
-                                              give_up_ms=int(params.get("give_up_ms", 0)) or None)
+                                              give_up_ms=_whole(params.get("give_up_ms")))
                 elif event == "media" and listener is not None:
                     listener.feed(base64.b64decode(message["media"]["payload"]))
                 elif event == "stop":
@@ -72,6 +78,11 @@ def register(app) -> None:
         finally:
             if listener is not None:
                 listener.finish()
+
+
+def _whole(value) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() and 0 < int(text) < 10 * 60 * 1000 else None
 
 
 def _act(rt, call_sid: str, attempt: int, decision: Decision) -> None:
