@@ -30,6 +30,7 @@ class Settings:
     log_level: str = "INFO"
     bind: str = "0.0.0.0:8000"
     web_workers: int = 2
+    stream_slots: int = 16  # media streams one web worker holds at once, on threads of their own (more: refused)
     pager_url: str | None = None  # the security team's paging webhook (urgent calls nobody took)
     pager_secret: str | None = None  # signs pager and freeze webhooks; bearer token for acknowledging pages
     pager_sms_from: str | None = None  # a Twilio number: also text the on-call people
@@ -93,6 +94,7 @@ class Settings:
             log_level=_choice(env, "IVR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             bind=_bind(env),
             web_workers=_positive_int(env, "IVR_WEB_WORKERS", 2),
+            stream_slots=_positive_int(env, "IVR_STREAM_SLOTS", 16),
             pager_url=_webhook_url(env, "IVR_PAGER_URL", "IVR_PAGER_SECRET"),
             pager_secret=_webhook_secret(env, "IVR_PAGER_SECRET"),
             pager_sms_from=_optional_e164(env, "IVR_PAGER_SMS_FROM"),
@@ -154,6 +156,7 @@ ENV_NAMES = {
     "flows_dir": "IVR_FLOWS_DIR", "recordings_dir": "IVR_RECORDINGS_DIR", "twilio_api_url": "IVR_TWILIO_API_URL",
     "call_state_ttl": "IVR_CALL_STATE_TTL", "ticket_join_hours": "IVR_TICKET_JOIN_HOURS",
     "log_level": "IVR_LOG_LEVEL", "bind": "IVR_BIND", "web_workers": "IVR_WEB_WORKERS",
+    "stream_slots": "IVR_STREAM_SLOTS",
     "pager_url": "IVR_PAGER_URL", "pager_secret": "IVR_PAGER_SECRET", "pager_sms_from": "IVR_PAGER_SMS_FROM",
     "pager_ack_seconds": "IVR_PAGER_ACK_SECONDS", "retry_base_seconds": "IVR_RETRY_BASE_SECONDS",
     "freeze_url": "IVR_FREEZE_URL", "freeze_secret": "IVR_FREEZE_SECRET", "speech_path": "IVR_SPEECH_PATH",

@@ -15,6 +15,8 @@ from ivr.errors import FlowError, IvrError
 from ivr.factory import build_runtime
 from ivr.flows.loader import checked_desks, load_flows
 
+WEBHOOK_THREADS = 8  # per web worker, never used by media streams
+
 
 @click.command()
 @click.option("--job-workers", default=2, show_default=True, type=click.IntRange(0, 16),
@@ -40,8 +42,11 @@ def serve(job_workers: int) -> None:
         raise click.ClickException(f"refusing to start: {exc}") from None
     click.echo(f"flows ok: {', '.join(f.region for f in loaded)}; database ready; serving on {configured.bind}")
     click.echo(f"Voice URL for every number: POST {configured.url_for('/voice/incoming')}")
+    # Each web worker: WEBHOOK_THREADS for webhooks, plus one thread per stream slot (a media stream
+    # holds its thread for the whole listen), so streams can never take the webhooks' threads.
+    threads = WEBHOOK_THREADS + configured.stream_slots
     web = [sys.executable, "-m", "gunicorn", "--bind", configured.bind, "--workers", str(configured.web_workers),
-           "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-", "ivr:create_app()"]
+           "--worker-class", "gthread", "--threads", str(threads), "--access-logfile", "-", "ivr:create_app()"]
     children = [subprocess.Popen(web)]
     children += [subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"]) for _ in range(job_workers)]
     _supervise(children)

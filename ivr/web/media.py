@@ -4,13 +4,16 @@ through Twilio's REST API (calls(sid).update) to /voice/listen, which tells the 
 
 The handshake is signed like a webhook: X-Twilio-Signature over the wss:// URL, no parameters;
 the stream's `start` must then name a call listening now, with its listen's token
-(ivr/speech/stream_access.py), or the socket is closed before any audio is heard.
+(ivr/speech/stream_access.py), or the socket is closed before any audio is heard. A web worker
+holds at most IVR_STREAM_SLOTS streams (`ivr serve` gives it that many threads on top of the
+webhooks' own); one more is refused, so streams never starve the webhooks.
 """
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import threading
 
 from flask import abort, request
 from flask_sock import Sock
@@ -29,6 +32,7 @@ RECEIVE_TIMEOUT = 30  # seconds without a message before we give up on a stream
 
 def register(app) -> None:
     sock = Sock(app)
+    slots = threading.BoundedSemaphore(app.extensions["ivr"].settings.stream_slots)
 
     @app.before_request
     def _signed_handshake():
@@ -49,6 +53,11 @@ def register(app) -> None:
     @sock.route(PATH)
     def stream(ws):
         rt = runtime()
+        if not slots.acquire(blocking=False):  # every slot taken: refuse, and keep the thread for webhooks
+            rt.metrics.streams_refused.inc()
+            log.warning("refused a media stream: all %d stream slots are taken", rt.settings.stream_slots)
+            ws.close(reason=1013, message="try again later")
+            return
         listener: StreamListener | None = None
         call_sid, attempt = None, 0
         try:
@@ -76,6 +85,7 @@ def register(app) -> None:
         except Exception:  # a broken stream must not take the call down: the Pause ends, /voice/listen goes on
             log.exception("media stream for call %s failed", call_sid)
         finally:
+            slots.release()
             if listener is not None:
                 listener.finish()
 

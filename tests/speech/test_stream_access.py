@@ -55,3 +55,32 @@ def test_each_listen_gets_its_own_token_in_its_stream_parameters(settings):
     assert f'<Parameter name="token" value="{token}" />' in xml
     assert len({token, stream_token(settings, IDLE, 2), stream_token(settings, "CA" + "8" * 32, 1),
                 stream_token(settings.with_(twilio_auth_token="another-account-token-0123456789"), IDLE, 1)}) == 4
+
+
+def test_streams_beyond_the_slots_are_refused_while_webhooks_still_answer(served):
+    """Issue 13, defect 9: streams have their own capacity (IVR_STREAM_SLOTS per web worker, on
+    threads of their own under `ivr serve`); one more is refused instead of taking a webhook's thread."""
+    twilio = served(stream_slots=2)
+    held = [open_stream(twilio) for _ in range(2)]
+    for ws in held:
+        ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+    extra = open_stream(twilio)
+    with pytest.raises(simple_websocket.ConnectionClosed):
+        for _ in range(50):
+            extra.receive(timeout=0.2)
+    url, params = f"{PUBLIC_URL}/voice/incoming", {"CallSid": "CA" + "9" * 32, "From": "+821012345678",
+                                                   "To": "+442079460100", "CallStatus": "ringing"}
+    answer = twilio.transport.request("POST", url, params, {"X-Twilio-Signature": twilio.sign(url, params)})
+    assert answer.status == 200 and "<Say" in answer.body
+    held[0].close()
+    for _ in range(50):  # its slot comes back once the app has seen it close
+        again = open_stream(twilio)
+        try:
+            again.receive(timeout=0.2)
+        except simple_websocket.ConnectionClosed:
+            continue
+        break
+    else:
+        pytest.fail("a closed stream's slot never came back")
+    again.close()
+    held[1].close()
