@@ -92,13 +92,15 @@ def start_service(folder: Path, rest_url: str, web_workers: int, job_workers: in
            "IVR_SECRET_KEY": "load-bench-secret-key-0123456789abcdef"}
     service = subprocess.Popen([str(IVR), "serve", "--job-workers", str(job_workers)], env=env,
                                stdout=subprocess.DEVNULL, stderr=open(folder / "service.log", "w"))
-    for _ in range(300):
+    for _ in range(1200):  # up to two minutes on a busy machine
         try:
             if requests.get(base + "/healthz", timeout=2).ok:
                 return service, base, redis
         except requests.RequestException:
             time.sleep(0.1)
-    service.kill()
+    service.terminate()  # `ivr serve` stops gunicorn and the job workers with it
+    service.wait(30)
+    redis.terminate()
     raise SystemExit("the service did not start: see " + str(folder / "service.log"))
 
 
