@@ -125,7 +125,8 @@ class Incoming:
 
     def read_into(self, into: BinaryIO, max_bytes: int) -> int:
         """Copy the body into `into`; OutboundFailed past `max_bytes` or the deadline, or if it breaks off."""
-        declared = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length", "")
+        declared = int(declared) if declared.isdigit() else 0  # a bad one is counted as the body comes
         if declared > max_bytes:
             raise OutboundFailed(f"{_host(self.url)} answered {declared} bytes, over the {max_bytes}-byte cap")
         size = 0

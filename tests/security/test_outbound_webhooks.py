@@ -74,3 +74,11 @@ def test_a_redirect_is_an_answer_not_success():
 def test_an_unreachable_system_fails_within_the_deadline():
     with pytest.raises(OutboundFailed, match="unreachable"):
         post("http://127.0.0.1:9/hook", b"{}", {}, deadline_seconds=2)
+
+
+def test_a_garbled_length_is_no_crash_and_the_cap_still_holds():
+    with Receiver(answers=[(200, {"status": "frozen"}, {"Content-Length": "lots"}),
+                           (200, {"padding": "x" * 100_000}, {"Content-Length": "-1"})]) as odd:
+        assert post(odd.url, b"{}", {}, deadline_seconds=5).json() == {"status": "frozen"}
+        with pytest.raises(OutboundFailed, match="cap"):
+            post(odd.url, b"{}", {}, deadline_seconds=5)
