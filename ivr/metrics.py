@@ -26,6 +26,8 @@ class Metrics:
         self.signature_failures = Counter("ivr_signature_failures", "Webhooks refused for a bad signature",
                                           ["route"], registry=self.registry)
         self.consents = Counter("ivr_consents", "Consent outcomes", ["region", "outcome"], registry=self.registry)
+        self.streams_refused = Counter("ivr_streams_refused", "Media streams refused: every stream slot of the "
+                                       "web worker was taken", registry=self.registry)
         self.speech_decisions = Counter("ivr_speech_decisions", "Listen steps decided from a media stream, by how "
                                         "(final, partial, silence, give_up)", ["how"], registry=self.registry)
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from ivr.clock import clock_from
 from ivr.errors import SettingsError
+from ivr.sids import is_sid
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,7 @@ class Settings:
     log_level: str = "INFO"
     bind: str = "0.0.0.0:8000"
     web_workers: int = 2
+    stream_slots: int = 16  # media streams one web worker holds at once, on threads of their own (more: refused)
     pager_url: str | None = None  # the security team's paging webhook (urgent calls nobody took)
     pager_secret: str | None = None  # signs pager and freeze webhooks; bearer token for acknowledging pages
     pager_sms_from: str | None = None  # a Twilio number: also text the on-call people
@@ -80,7 +82,7 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             twilio_account_sid=_account_sid(env),
-            twilio_auth_token=_required(env, "TWILIO_AUTH_TOKEN"),
+            twilio_auth_token=_auth_token(env),
             public_url=_http_url(env, "IVR_PUBLIC_URL", "http://127.0.0.1:8000"),
             redis_url=_redis_url(env),
             database_url=env.get("IVR_DATABASE_URL") or f"sqlite:///{PROJECT_ROOT / 'var' / 'ivr.db'}",
@@ -92,13 +94,14 @@ class Settings:
             log_level=_choice(env, "IVR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             bind=_bind(env),
             web_workers=_positive_int(env, "IVR_WEB_WORKERS", 2),
-            pager_url=_optional_http_url(env, "IVR_PAGER_URL"),
-            pager_secret=env.get("IVR_PAGER_SECRET") or None,
+            stream_slots=_positive_int(env, "IVR_STREAM_SLOTS", 16),
+            pager_url=_webhook_url(env, "IVR_PAGER_URL", "IVR_PAGER_SECRET"),
+            pager_secret=_webhook_secret(env, "IVR_PAGER_SECRET"),
             pager_sms_from=_optional_e164(env, "IVR_PAGER_SMS_FROM"),
             pager_ack_seconds=_positive_int(env, "IVR_PAGER_ACK_SECONDS", 300),
             retry_base_seconds=_positive_int(env, "IVR_RETRY_BASE_SECONDS", 5),
-            freeze_url=_optional_http_url(env, "IVR_FREEZE_URL"),
-            freeze_secret=env.get("IVR_FREEZE_SECRET") or None,
+            freeze_url=_webhook_url(env, "IVR_FREEZE_URL", "IVR_FREEZE_SECRET"),
+            freeze_secret=_webhook_secret(env, "IVR_FREEZE_SECRET"),
             speech_path=_choice(env, "IVR_SPEECH_PATH", "stream", ("STREAM", "RECORD")).lower(),
             speech_grammar=frozenset(x.strip() for x in (env.get("IVR_SPEECH_GRAMMAR", "ko")).split(",") if x.strip()),
             speech_end_ms=_positive_int(env, "IVR_SPEECH_END_MS", 300),
@@ -153,6 +156,7 @@ ENV_NAMES = {
     "flows_dir": "IVR_FLOWS_DIR", "recordings_dir": "IVR_RECORDINGS_DIR", "twilio_api_url": "IVR_TWILIO_API_URL",
     "call_state_ttl": "IVR_CALL_STATE_TTL", "ticket_join_hours": "IVR_TICKET_JOIN_HOURS",
     "log_level": "IVR_LOG_LEVEL", "bind": "IVR_BIND", "web_workers": "IVR_WEB_WORKERS",
+    "stream_slots": "IVR_STREAM_SLOTS",
     "pager_url": "IVR_PAGER_URL", "pager_secret": "IVR_PAGER_SECRET", "pager_sms_from": "IVR_PAGER_SMS_FROM",
     "pager_ack_seconds": "IVR_PAGER_ACK_SECONDS", "retry_base_seconds": "IVR_RETRY_BASE_SECONDS",
     "freeze_url": "IVR_FREEZE_URL", "freeze_secret": "IVR_FREEZE_SECRET", "speech_path": "IVR_SPEECH_PATH",
@@ -185,8 +189,63 @@ def _required(env: Mapping[str, str], name: str) -> str:
 
 def _account_sid(env: Mapping[str, str]) -> str:
     value = _required(env, "TWILIO_ACCOUNT_SID")
-    if not (value.startswith("AC") and len(value) == 34):
-        raise SettingsError(f"TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits, got {value!r}")
+    if not is_sid(value, "AC"):
+        raise SettingsError(f"TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits, got {value[:40]!r}")
+    return value
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MIN_AUTH_TOKEN = 32  # Twilio's auth tokens are 32 hex digits
+MIN_WEBHOOK_SECRET = 12  # signs what we post to the pager and the account system
+PLACEHOLDER_WORDS = ("your_", "your-", "change", "placeholder", "example", "xxxx", "dummy")
+PLACEHOLDERS = {"secret", "password", "token", "auth_token", "authtoken", "test", "none", "null"}
+
+
+def emulated(env: Mapping[str, str]) -> bool:
+    """Whether these settings drive the local emulator (IVR_TWILIO_API_URL on this machine), not Twilio."""
+    url = env.get("IVR_TWILIO_API_URL") or ""
+    return bool(url) and urlsplit(url).hostname in LOOPBACK
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    """An example value (.env.example's `your_auth_token`, `change-me`), a bare word, or one character repeated."""
+    lowered = value.lower()
+    return lowered in PLACEHOLDERS or any(word in lowered for word in PLACEHOLDER_WORDS) or len(set(lowered)) == 1
+
+
+def _auth_token(env: Mapping[str, str]) -> str:
+    """The account's auth token: every webhook signature is checked with it, so an example value or a
+    short one (forgeable by anyone who read .env.example) is refused unless the emulator is in use."""
+    value = _required(env, "TWILIO_AUTH_TOKEN")
+    if emulated(env):
+        return value
+    if _looks_like_placeholder(value):
+        raise SettingsError("TWILIO_AUTH_TOKEN is a placeholder (as in .env.example): set your account's auth token "
+                            "(Twilio console, Account info)")
+    if len(value) < MIN_AUTH_TOKEN:
+        raise SettingsError(f"TWILIO_AUTH_TOKEN must be your account's {MIN_AUTH_TOKEN}-character auth token, "
+                            f"got {len(value)} characters")
+    return value
+
+
+def _webhook_url(env: Mapping[str, str], name: str, secret_name: str) -> str | None:
+    """A webhook to another system (pager, account system): HTTPS unless it is on this machine, and
+    never without its signing secret, so the receiver can tell our posts from a forgery."""
+    value = _optional_http_url(env, name)
+    if value is None:
+        return None
+    if urlsplit(value).scheme != "https" and urlsplit(value).hostname not in LOOPBACK:
+        raise SettingsError(f"{name} must be an https:// URL (plain http only to this machine), got {value!r}")
+    if not (env.get(secret_name) or "").strip():
+        raise SettingsError(f"{name} is set but {secret_name} is not: the webhook would go unsigned")
+    return value
+
+
+def _webhook_secret(env: Mapping[str, str], name: str) -> str | None:
+    value = (env.get(name) or "").strip() or None
+    if value is not None and (_looks_like_placeholder(value) or len(value) < MIN_WEBHOOK_SECRET):
+        raise SettingsError(f"{name} must be a random secret of at least {MIN_WEBHOOK_SECRET} characters "
+                            "(`openssl rand -hex 32`), not a placeholder")
     return value
 
 

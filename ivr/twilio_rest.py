@@ -15,23 +15,40 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import time
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-import requests
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from ivr import outbound
 from ivr.errors import MediaNotReady, MediaRefused
 from ivr.settings import Settings
+from ivr.sids import BadSid, is_sid
 
 TIMEOUT_SECONDS = 10.0
 
 
-class RedirectedHttpClient(TwilioHttpClient):
+SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_\-]+(\.[a-z]+)?")
+
+
+class CheckedPathHttpClient(TwilioHttpClient):
+    """Refuses a request whose path a value from outside could have bent: twilio-python puts a SID
+    into its REST paths unescaped, so `calls("CAx/../../IncomingPhoneNumbers/PN...")` would reach
+    another resource with the account's credentials. Every segment must be a plain name or SID."""
+
+    def request(self, method: str, url: str, params=None, data=None, headers=None, auth=None,
+                timeout: float | None = None, allow_redirects: bool = False) -> Response:
+        path = unquote(urlsplit(url).path)
+        if not all(SAFE_SEGMENT.fullmatch(segment) for segment in path.strip("/").split("/")):
+            raise BadSid(f"refusing a Twilio REST path with an unexpected segment: {path[:80]!r}")
+        return super().request(method, url, params=params, data=data, headers=headers, auth=auth,
+                               timeout=timeout, allow_redirects=allow_redirects)
+
+
+class RedirectedHttpClient(CheckedPathHttpClient):
     """Sends every request to one base URL, keeping the path and query twilio-python built."""
 
     def __init__(self, base_url: str, timeout: float = TIMEOUT_SECONDS):
@@ -52,14 +69,12 @@ def twilio_client(settings: Settings) -> Client:
     if settings.twilio_api_url:
         http_client = RedirectedHttpClient(settings.twilio_api_url)
     else:
-        http_client = TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+        http_client = CheckedPathHttpClient(timeout=TIMEOUT_SECONDS)
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
 
 
-RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
 TWILIO_API = "https://api.twilio.com"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,7 @@ def recording_sid_from(value: str) -> str:
     """The RecordingSid in `value` (a SID, or a RecordingUrl whose last segment is one), checked:
     only the SID is taken from a request, never its host."""
     sid = value.rstrip("/").rsplit("/", 1)[-1].removesuffix(".wav").removesuffix(".mp3").removesuffix(".json")
-    if not RECORDING_SID.match(sid):
+    if not is_sid(sid, "RE"):
         raise MediaRefused(f"not a RecordingSid: {sid[:40]!r}")
     return sid
 
@@ -95,41 +110,35 @@ def recording_media_url(settings: Settings, recording_sid: str, channels: int | 
 def fetch_recording(settings: Settings, recording_sid: str, into: BinaryIO, *, channels: int | None = None,
                     max_bytes: int, deadline_seconds: float) -> Media:
     """Download a recording's WAV into `into` with the account's credentials: from the API host
-    only, following no redirect, within `deadline_seconds` in all and at most `max_bytes`.
-    MediaNotReady for a 404 (not stored yet, or gone); MediaRefused for anything else."""
+    only, following no redirect, within `deadline_seconds` in all and at most `max_bytes`
+    (ivr.outbound). MediaNotReady for a 404 (not stored yet, or gone); MediaRefused for anything else."""
     url = recording_media_url(settings, recording_sid, channels)
-    started = time.monotonic()
-    digest, size = hashlib.sha256(), 0
-    with requests.Session() as http:
-        http.trust_env = False  # no proxy or .netrc from the environment gets the credentials
-        try:
-            answer = http.get(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), stream=True,
-                              allow_redirects=False, timeout=(5, min(30.0, deadline_seconds)))
-        except requests.RequestException as error:
-            raise MediaRefused(f"could not reach Twilio for {recording_sid}: {type(error).__name__}") from None
-        with answer:
-            if answer.status_code == 404:
+    hashing = _Hashing(into)
+    try:
+        with outbound.opened("GET", url, auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+                             deadline_seconds=deadline_seconds) as answer:
+            if answer.status == 404:
                 raise MediaNotReady(f"Twilio has no media for {recording_sid} (404)")
             if answer.is_redirect:
                 host = urlsplit(answer.headers.get("Location", "")).hostname
-                raise MediaRefused(f"Twilio answered {answer.status_code} to {host}: redirects are not followed")
-            if answer.status_code != 200:
-                raise MediaRefused(f"Twilio answered {answer.status_code} for the media of {recording_sid}")
-            declared = int(answer.headers.get("Content-Length") or 0)
-            if declared > max_bytes:
-                raise MediaRefused(f"the media of {recording_sid} is {declared} bytes, over the {max_bytes} cap")
-            try:
-                for chunk in answer.iter_content(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaRefused(f"the media of {recording_sid} is over the {max_bytes}-byte cap")
-                    if time.monotonic() - started > deadline_seconds:
-                        raise MediaRefused(f"the media of {recording_sid} took over {deadline_seconds:.0f} s")
-                    digest.update(chunk)
-                    into.write(chunk)
-            except requests.RequestException as error:
-                raise MediaRefused(f"the media of {recording_sid} broke off: {type(error).__name__}") from None
-            return Media(size, digest.hexdigest(), answer.headers.get("Content-Type", ""))
+                raise MediaRefused(f"Twilio answered {answer.status} to {host}: redirects are not followed")
+            if answer.status != 200:
+                raise MediaRefused(f"Twilio answered {answer.status} for the media of {recording_sid}")
+            size = answer.read_into(hashing, max_bytes)
+            return Media(size, hashing.digest.hexdigest(), answer.headers.get("Content-Type", ""))
+    except outbound.OutboundFailed as error:
+        raise MediaRefused(f"the media of {recording_sid}: {error}") from None
+
+
+class _Hashing:
+    """Writes through to a file, keeping the SHA-256 of what went by."""
+
+    def __init__(self, into: BinaryIO):
+        self.into, self.digest = into, hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.into.write(chunk)
 
 
 def fetch_recording_bytes(settings: Settings, recording_sid: str, *, max_bytes: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,7 +14,14 @@ import pytest
 from ivr.audio.wav import wav_bytes
 from ivr.emulator import Twilio
 from ivr.errors import MediaNotReady, MediaRefused
-from ivr.twilio_rest import fetch_recording, fetch_recording_bytes, recording_media_url, recording_sid_from
+from ivr.sids import BadSid
+from ivr.twilio_rest import (
+    fetch_recording,
+    fetch_recording_bytes,
+    recording_media_url,
+    recording_sid_from,
+    twilio_client,
+)
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.receiver import Receiver
 
@@ -111,3 +119,52 @@ def test_media_from_the_emulator_by_channels_and_a_404_worth_retrying(settings):
                                   deadline_seconds=5)
     with wave.open(io.BytesIO(into.getvalue())) as wav:
         assert wav.getnchannels() == 2
+
+
+class Trickling(Answering):
+    """Answers a whole WAV, status line included, a byte every `seconds`."""
+
+    def __init__(self, seconds: float):
+        owner = self
+        self.paths = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.paths.append(self.path)
+                raw = b"HTTP/1.1 200 OK\r\nContent-Type: audio/x-wav\r\nContent-Length: 40\r\n\r\n" + b"\0" * 40
+                for byte in raw:
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(seconds)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+
+def test_media_that_trickles_is_cut_off_at_the_deadline_in_all(settings):
+    slow = Trickling(0.1)  # ~11 s for the whole answer, each byte far within any per-read timeout
+    try:
+        started = time.monotonic()
+        with pytest.raises(MediaRefused, match="took over 1 s in all"):
+            fetch_recording_bytes(settings.with_(twilio_api_url=slow.url), SID, max_bytes=10_000, deadline_seconds=1)
+        assert time.monotonic() - started < 5
+    finally:
+        slow.close()
+
+
+def test_a_sid_from_outside_cannot_bend_a_rest_path(settings):
+    twilio = Twilio(None, ACCOUNT_SID, AUTH_TOKEN, [])
+    with twilio.serve_rest() as rest:
+        client = twilio_client(settings.with_(twilio_api_url=rest.url))
+        for bent in ("CA" + "1" * 32 + "/../../IncomingPhoneNumbers/PN" + "2" * 32, "..", "CA%2F..%2F.."):
+            with pytest.raises(BadSid):
+                client.calls(bent).update(status="completed")
+    with pytest.raises(BadSid):  # and on Twilio's own host, before anything is sent
+        twilio_client(settings).calls("../Recordings/RE" + "3" * 32).fetch()

@@ -64,6 +64,8 @@ def _hear(response: VoiceResponse, via: HearVia, url_for) -> None:
         stream.parameter(name="language", value=listen.language)
         prompt_seconds = sum(speaking_seconds(say.text) for say in listen.prompts)
         stream.parameter(name="give_up_ms", value=str(int((prompt_seconds + listen.max_seconds) * 1000)))
+        if via.stream_token:
+            stream.parameter(name="token", value=via.stream_token)
         response.append(start)
         for say in listen.prompts:
             _say(response, say)

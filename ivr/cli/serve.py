@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ivr import logs
 from ivr import worker as job_worker
 from ivr.cli.context import runtime, settings
 from ivr.db.database import upgrade
@@ -17,6 +18,8 @@ from ivr.errors import FlowError, IvrError
 from ivr.factory import build_runtime
 from ivr.flows.loader import checked_desks, load_flows
 from ivr.metrics import MULTIPROC_DIR
+
+WEBHOOK_THREADS = 8  # per web worker, never used by media streams
 
 
 @click.command()
@@ -43,8 +46,11 @@ def serve(job_workers: int) -> None:
         raise click.ClickException(f"refusing to start: {exc}") from None
     click.echo(f"flows ok: {', '.join(f.region for f in loaded)}; database ready; serving on {configured.bind}")
     click.echo(f"Voice URL for every number: POST {configured.url_for('/voice/incoming')}")
+    # Each web worker: WEBHOOK_THREADS for webhooks, plus one thread per stream slot (a media stream
+    # holds its thread for the whole listen), so streams can never take the webhooks' threads.
+    threads = WEBHOOK_THREADS + configured.stream_slots
     web = [sys.executable, "-m", "gunicorn", "--bind", configured.bind, "--workers", str(configured.web_workers),
-           "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-", "ivr:create_app()"]
+           "--worker-class", "gthread", "--threads", str(threads), "--access-logfile", "-", "ivr:create_app()"]
     env = {**os.environ, MULTIPROC_DIR: str(_metrics_dir())}
     children = [subprocess.Popen(web, env=env)]
     children += [subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"], env=env) for _ in range(job_workers)]
@@ -87,4 +93,5 @@ def worker(burst: bool) -> None:
     """Run an RQ worker for the service's queues (urgent first), with the scheduler for due jobs and
     retries. Run several for more jobs at once (`ivr serve --job-workers N`)."""
     rt = runtime()
+    logs.configure(rt.settings.log_level)
     job_worker.work(rt, burst=burst, logging_level=rt.settings.log_level)

@@ -113,6 +113,7 @@ class HearVia:
     mode: str
     listen: Listen
     language_tag: str | None = None  # BCP-47 for Twilio's speech gather (cloud)
+    stream_token: str | None = None  # stream: binds the media stream to this call's listen (a <Parameter>)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from ivr.db.models import Recording
 from ivr.recordings.ingest import enqueue_ingest
 from ivr.recordings.records import by_sid
 from ivr.runtime import Runtime
-from ivr.twilio_rest import RECORDING_SID
+from ivr.sids import is_sid
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def recording_completed(rt: Runtime, call_sid: str, detail: dict) -> str:
     """Twilio has a completed recording of a call: remember it, and queue its ingest."""
     sid = detail.get("recording_sid") or ""
-    if not RECORDING_SID.match(sid):
+    if not is_sid(sid, "RE"):
         log.warning("recording callback for call %s without a valid RecordingSid", call_sid)
         return "refused"
     try:

@@ -1,28 +1,29 @@
 """A caller's request to freeze their account, sent to the exchange's account system.
 
 One request per ticket (asking twice changes nothing). The webhook is tried at once with a short
-timeout so the caller can hear "frozen" when the account system confirms; otherwise the caller
+deadline (2 s in all, however slowly the other side answers) so the caller can hear "frozen" when
+the account system confirms; otherwise the caller
 hears it was received, and an RQ job retries until the account system takes it.
 Body: JSON {ticket, caller, region, requested_at, idempotency_key}; headers X-IVR-Signature
 (sha256 HMAC with IVR_FREEZE_SECRET) and Idempotency-Key. A 2xx answer is "received"; a 2xx with
-{"status": "frozen"} is "frozen".
+{"status": "frozen"} is "frozen". Redirects are not followed (ivr.outbound): a 3xx is not taken.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import jobs
+from ivr import jobs, outbound
 from ivr.db.models import FreezeRequest, Ticket
 from ivr.runtime import Runtime
 from ivr.security.signing import signed_body
 
 log = logging.getLogger(__name__)
-ASK_NOW_TIMEOUT = 2.0  # seconds the caller waits for the account system
+ASK_NOW_SECONDS = 2.0  # the caller waits this long for the account system, in all (not per read)
+RETRY_SECONDS = 10.0  # a background retry's deadline
 
 
 class FreezeNotTaken(Exception):
@@ -44,7 +45,7 @@ def ask_now(rt: Runtime, request_id: int) -> str:
     """Try the account system while the caller waits. Returns the request's status afterwards;
     anything short of 'received' or 'frozen' leaves a retrying job behind."""
     try:
-        return _send(rt, request_id, ASK_NOW_TIMEOUT)
+        return _send(rt, request_id, ASK_NOW_SECONDS)
     except FreezeNotTaken as exc:
         log.warning("%s; retrying in the background", exc)
     try:
@@ -72,7 +73,7 @@ def deliver(rt: Runtime, request_id: int) -> str:
     """RQ job: send the freeze request until the account system takes it; after RQ's last retry,
     mark it failed and alert."""
     try:
-        return _send(rt, request_id, 10.0)
+        return _send(rt, request_id, RETRY_SECONDS)
     except FreezeNotTaken as exc:
         if jobs.last_try():
             give_up(rt, request_id, str(exc))
@@ -87,7 +88,7 @@ def give_up(rt: Runtime, request_id: int, why: str) -> None:
               "`ivr pages resend --freeze %s`", request_id, why, request_id)
 
 
-def _send(rt: Runtime, request_id: int, timeout: float) -> str:
+def _send(rt: Runtime, request_id: int, deadline_seconds: float) -> str:
     settings = rt.settings
     with rt.sessions.begin() as db:
         request = db.get(FreezeRequest, request_id)
@@ -104,16 +105,12 @@ def _send(rt: Runtime, request_id: int, timeout: float) -> str:
     body, headers = signed_body(payload, settings.freeze_secret)
     headers["Idempotency-Key"] = payload["idempotency_key"]
     try:
-        answer = requests.post(settings.freeze_url, data=body, headers=headers, timeout=timeout)
-    except requests.RequestException as exc:
-        raise FreezeNotTaken(f"freeze request {request_id}: account system unreachable: {exc}") from None
-    if not answer.ok:
-        raise FreezeNotTaken(f"freeze request {request_id}: account system answered {answer.status_code}")
-    try:
-        frozen = answer.json().get("status") == "frozen"
-    except ValueError:
-        frozen = False
-    return _set(rt, request_id, "frozen" if frozen else "received")
+        answer = outbound.post(settings.freeze_url, body, headers, deadline_seconds=deadline_seconds)
+    except outbound.OutboundFailed as exc:
+        raise FreezeNotTaken(f"freeze request {request_id}: {exc}") from None
+    if not answer.ok:  # a redirect too: only a 2xx from the configured URL takes the request
+        raise FreezeNotTaken(f"freeze request {request_id}: account system answered {answer.status}")
+    return _set(rt, request_id, "frozen" if answer.json().get("status") == "frozen" else "received")
 
 
 def _set(rt: Runtime, request_id: int, status: str) -> str:

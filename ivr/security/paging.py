@@ -10,16 +10,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-import requests
 from sqlalchemy.orm import Session
 
-from ivr import jobs
+from ivr import jobs, outbound
 from ivr.db.models import Page, Ticket
 from ivr.flows.rota import Team
 from ivr.runtime import Runtime
 from ivr.security.signing import signed_body
 
 log = logging.getLogger(__name__)
+PAGER_SECONDS = 10.0  # one post to the pager, in all
 
 
 class PageNotDelivered(Exception):
@@ -103,12 +103,12 @@ def _deliver(rt: Runtime, page_id: int, level: int) -> str:
         body, headers = signed_body(payload, rt.settings.pager_secret)
         headers["Idempotency-Key"] = f"page-{page_id}-{level}"
         try:
-            answer = requests.post(rt.settings.pager_url, data=body, headers=headers, timeout=10)
-        except requests.RequestException as exc:
+            answer = outbound.post(rt.settings.pager_url, body, headers, deadline_seconds=PAGER_SECONDS)
+        except outbound.OutboundFailed as exc:
             problems.append(f"pager unreachable: {exc}")
         else:
-            if not answer.ok:
-                problems.append(f"pager answered {answer.status_code}")
+            if not answer.ok:  # a redirect too: only a 2xx from the configured URL delivers the page
+                problems.append(f"pager answered {answer.status}")
     elif not rt.settings.pager_sms_from:
         log.error("page %s for ticket %s: no IVR_PAGER_URL or IVR_PAGER_SMS_FROM is set, nobody was paged",
                   page_id, payload.get("ticket"))

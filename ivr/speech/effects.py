@@ -9,6 +9,7 @@ from ivr.calls.turn import Turn
 from ivr.core.actions import HearVia, Listen
 from ivr.core.events import Heard
 from ivr.speech.hearing import Hearing
+from ivr.speech.stream_access import stream_token
 
 
 def hear(turn: Turn, action: Listen) -> None:
@@ -17,4 +18,5 @@ def hear(turn: Turn, action: Listen) -> None:
         turn.answer(Heard("", None, 0.0, source="none"))
         return
     turn.state = turn.state.with_(listening=replace(turn.state.listening, mode=mode))
-    turn.emit(HearVia(mode, action, turn.flow.language(action.language).speech))
+    token = stream_token(turn.rt.settings, turn.call.call_sid, action.attempt) if mode == "stream" else None
+    turn.emit(HearVia(mode, action, turn.flow.language(action.language).speech, stream_token=token))

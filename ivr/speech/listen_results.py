@@ -67,6 +67,11 @@ def _heard(decision: Decision, source: str) -> Heard:
     return Heard(decision.text, decision.intent, decision.confidence, decision.urgent, source, decision.issue)
 
 
+def listening_now(rt: Runtime, call_sid: str, attempt: int) -> bool:
+    """Whether the call is waiting at its listen step's `attempt` now (and not confirming)."""
+    return _listening(rt, rt.service(CallStore).load(call_sid), attempt)
+
+
 def _listening(rt: Runtime, state: CallState | None, attempt: int) -> bool:
     if state is None or state.ended or state.region not in rt.flows.flows:
         return False

@@ -6,10 +6,18 @@ a capability, answer.
 
 An edge: may import the factory, the capabilities and everything below them.
 """
-from flask import current_app
+import hmac
+
+from flask import current_app, request
 
 from ivr.runtime import Runtime
 
 
 def runtime() -> Runtime:
     return current_app.extensions["ivr"]
+
+
+def bearer_matches(secret: str | None) -> bool:
+    """Whether the request carries `Authorization: Bearer <secret>` (never, when the secret is unset)."""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())

@@ -8,12 +8,10 @@ setting the API is off (403).
 """
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, jsonify, request
 
 from ivr.queue import desk_queue
-from ivr.web import runtime
+from ivr.web import bearer_matches, runtime
 
 bp = Blueprint("desks", __name__)
 
@@ -21,10 +19,9 @@ bp = Blueprint("desks", __name__)
 @bp.before_request
 def _authorised():
     token = runtime().settings.ops_token
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not token:
         return jsonify(error="the desk API is off: set IVR_OPS_TOKEN"), 403
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    if not bearer_matches(token):
         return jsonify(error="forbidden"), 403
     return None
 

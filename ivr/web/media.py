@@ -2,13 +2,18 @@
 feeds a vosk recogniser; as soon as we know what the caller wants, the live call is moved on
 through Twilio's REST API (calls(sid).update) to /voice/listen, which tells the engine.
 
-The handshake is signed like a webhook: X-Twilio-Signature over the wss:// URL, no parameters.
+The handshake is signed like a webhook: X-Twilio-Signature over the wss:// URL, no parameters;
+the stream's `start` must then name a call listening now, with its listen's token
+(ivr/speech/stream_access.py), or the socket is closed before any audio is heard. A web worker
+holds at most IVR_STREAM_SLOTS streams (`ivr serve` gives it that many threads on top of the
+webhooks' own); one more is refused, so streams never starve the webhooks.
 """
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import threading
 
 from flask import abort, request
 from flask_sock import Sock
@@ -16,6 +21,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.speech.hearing import Decision, Hearing, heard_key
 from ivr.speech.listener import StreamListener
+from ivr.speech.stream_access import admit
 from ivr.web import runtime
 from ivr.web.signature import signed_url
 
@@ -26,6 +32,7 @@ RECEIVE_TIMEOUT = 30  # seconds without a message before we give up on a stream
 
 def register(app) -> None:
     sock = Sock(app)
+    slots = threading.BoundedSemaphore(app.extensions["ivr"].settings.stream_slots)
 
     @app.before_request
     def _signed_handshake():
@@ -46,6 +53,11 @@ def register(app) -> None:
     @sock.route(PATH)
     def stream(ws):
         rt = runtime()
+        if not slots.acquire(blocking=False):  # every slot taken: refuse, and keep the thread for webhooks
+            rt.metrics.streams_refused.inc()
+            log.warning("refused a media stream: all %d stream slots are taken", rt.settings.stream_slots)
+            ws.close(reason=1013, message="try again later")
+            return
         listener: StreamListener | None = None
         call_sid, attempt = None, 0
         try:
@@ -56,13 +68,16 @@ def register(app) -> None:
                 message = json.loads(raw)
                 event = message.get("event")
                 if event == "start":
-                    start = message["start"]
-                    call_sid = start["callSid"]
-                    params = start.get("customParameters", {})
-                    attempt = int(params.get("attempt", 0))
-                    listener = StreamListener(rt.service(Hearing), params.get("language", "en"),
+                    admitted = admit(rt, message.get("start"))
+                    if admitted is None:
+                        rt.metrics.signature_failures.labels("media_stream_start").inc()
+                        log.warning("refused a media stream: not a call listening now, or a wrong token",
+                                    extra={"call_sid": str((message.get("start") or {}).get("callSid"))[:64]})
+                        break
+                    call_sid, attempt, params = admitted.call_sid, admitted.attempt, admitted.parameters
+                    listener = StreamListener(rt.service(Hearing), str(params.get("language", "en")),
                                               lambda decision, sid=call_sid, n=attempt: _act(rt, sid, n, decision),
-                                              give_up_ms=int(params.get("give_up_ms", 0)) or None)
+                                              give_up_ms=_whole(params.get("give_up_ms")))
                 elif event == "media" and listener is not None:
                     listener.feed(base64.b64decode(message["media"]["payload"]))
                 elif event == "stop":
@@ -70,8 +85,14 @@ def register(app) -> None:
         except Exception:  # a broken stream must not take the call down: the Pause ends, /voice/listen goes on
             log.exception("media stream for call %s failed", call_sid)
         finally:
+            slots.release()
             if listener is not None:
                 listener.finish()
+
+
+def _whole(value) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() and 0 < int(text) < 10 * 60 * 1000 else None
 
 
 def _act(rt, call_sid: str, attempt: int, decision: Decision) -> None:

@@ -1,13 +1,17 @@
-"""Health, readiness and metrics for whoever runs the service. No signature: nothing here moves a call."""
+"""Health, readiness and metrics for whoever runs the service. No Twilio signature: nothing here
+moves a call. /healthz and /readyz say no more than up or not (a failure's detail goes to the log);
+/metrics and page acknowledgements need a bearer token."""
 from __future__ import annotations
 
-import hmac
+import logging
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from ivr.security.paging import acknowledge
-from ivr.web import runtime
+from ivr.web import bearer_matches, runtime
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("ops", __name__)
 
@@ -19,35 +23,38 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
+    """Ready to take calls: Redis, the database and the flows. Says which failed, never how (that is logged)."""
     rt = runtime()
-    checks = {"flows": f"{len(rt.flows)} regions" if len(rt.flows) else "none loaded"}
+    checks = {"flows": "ok" if len(rt.flows) else "none loaded", "redis": "ok", "database": "ok"}
     try:
         rt.redis.ping()
-        checks["redis"] = "ok"
-    except Exception as exc:  # readiness reports any failure as not ready
-        checks["redis"] = f"error: {exc}"
+    except Exception:  # readiness reports any failure as not ready
+        log.warning("readiness: Redis is unavailable", exc_info=True)
+        checks["redis"] = "unavailable"
     try:
         with rt.sessions() as db:
             db.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {exc.__class__.__name__}: {exc}"
-    ready = checks["redis"] == "ok" and checks["database"] == "ok" and len(rt.flows) > 0
+    except Exception:
+        log.warning("readiness: the database is unavailable", exc_info=True)
+        checks["database"] = "unavailable"
+    ready = all(value == "ok" for value in checks.values())
     return jsonify(ready=ready, checks=checks), 200 if ready else 503
 
 
 @bp.get("/metrics")
 def metrics():
-    return runtime().metrics.exposition(), 200, {"Content-Type": "text/plain; version=0.0.4"}
+    """Prometheus, for whoever holds `Authorization: Bearer <IVR_OPS_TOKEN>` (unset: off, 403)."""
+    rt = runtime()
+    if not bearer_matches(rt.settings.ops_token):
+        return jsonify(error="forbidden: /metrics needs the ops token (IVR_OPS_TOKEN)"), 403
+    return rt.metrics.exposition(), 200, {"Content-Type": "text/plain; version=0.0.4"}
 
 
 @bp.post("/ops/pages/<int:page_id>/ack")
 def acknowledge_page(page_id: int):
     """The pager (or a person) acknowledges a page: `Authorization: Bearer <IVR_PAGER_SECRET>`."""
     rt = runtime()
-    secret = rt.settings.pager_secret
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+    if not bearer_matches(rt.settings.pager_secret):
         return jsonify(error="forbidden"), 403
     with rt.sessions.begin() as db:
         page = acknowledge(db, page_id, rt.clock())

@@ -32,7 +32,7 @@ def answers_twiml(view):
                 return earlier, 200, TWIML
             body = view(*args, **kwargs)
         except Exception as exc:
-            log.exception("webhook %s failed for CallSid %s", request.path, call_sid)
+            log.exception("webhook %s failed", request.path, extra={"call_sid": call_sid})
             rt.metrics.webhook_errors.labels(request.endpoint or "?").inc()
             return lifecycle.apology(rt, call_sid, "webhook_error", to=request.form.get("To"), route=request.path,
                                  error=f"{exc.__class__.__name__}: {exc}"[:500]), 200, TWIML
@@ -49,7 +49,7 @@ def _remember_quietly(rt, token: str | None, call_sid: str | None, body: str) ->
         if call_sid:
             store.remember_last(call_sid, body)
     except Exception:  # a lost replay cache must not cost the caller their answer
-        log.exception("could not remember the reply for call %s (token %s)", call_sid, token)
+        log.exception("could not remember the reply (token %s)", token, extra={"call_sid": call_sid})
 
 
 def agent_safe(view):
@@ -60,8 +60,8 @@ def agent_safe(view):
         try:
             return view(*args, **kwargs), 200, TWIML
         except Exception:
-            log.exception("agent webhook %s failed for CallSid %s (parent %s)", request.path,
-                          request.form.get("CallSid"), request.form.get("ParentCallSid"))
+            log.exception("agent webhook %s failed", request.path,
+                          extra={"call_sid": request.form.get("ParentCallSid") or request.form.get("CallSid")})
             runtime().metrics.webhook_errors.labels(request.endpoint or "?").inc()
             return twiml.speak([Say("Sorry, this call could not be connected. Goodbye.", "en-US")], hang_up=True), \
                 200, TWIML

@@ -49,8 +49,8 @@ def twilio_signed(view):
     def checked(*args, **kwargs):
         if not is_signed():
             runtime().metrics.signature_failures.labels(request.endpoint or "?").inc()
-            log.warning("refused %s %s: bad or missing X-Twilio-Signature (CallSid %s)",
-                        request.method, request.path, request.form.get("CallSid", "-"))
+            log.warning("refused %s %s: bad or missing X-Twilio-Signature", request.method, request.path,
+                        extra={"call_sid": request.form.get("CallSid", "-")})
             abort(403)
         return view(*args, **kwargs)
     return checked

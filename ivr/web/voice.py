@@ -51,8 +51,8 @@ def _answer_event(form):
 def fallback():
     """Twilio could not use our answer (error, timeout, bad TwiML): apologise and send the caller on."""
     form = request.form
-    log.error("Twilio fell back for CallSid %s: ErrorCode %s at %s", form.get("CallSid"), form.get("ErrorCode"),
-              form.get("ErrorUrl"))
+    log.error("Twilio fell back: ErrorCode %r at %r", form.get("ErrorCode", "")[:20], form.get("ErrorUrl", "")[:200],
+              extra={"call_sid": form.get("CallSid")})
     runtime().metrics.webhook_errors.labels("fallback").inc()
     body = lifecycle.apology(runtime(), form.get("CallSid"), "twilio_fallback", to=form.get("To"),
                          error_code=form.get("ErrorCode"),

@@ -6,9 +6,11 @@ from click.testing import CliRunner
 
 from ivr.cli import main
 from ivr.errors import SettingsError
-from ivr.settings import Settings
+from ivr.settings import PROJECT_ROOT, Settings
 
-GOOD = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "secret"}
+GOOD = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "3f9a0c1d" * 4}
+EMULATOR = {"IVR_TWILIO_API_URL": "http://127.0.0.1:5055"}
+HOOK_SECRET = "9b1f" * 8
 
 
 def test_defaults_are_the_embedded_ones():
@@ -21,6 +23,24 @@ def test_defaults_are_the_embedded_ones():
 @pytest.mark.parametrize("change, named", [
     ({"TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN is not set"),
     ({"TWILIO_ACCOUNT_SID": "12345"}, "TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "x" * 32}, "TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "g" * 32}, "TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits"),
+    ({"TWILIO_AUTH_TOKEN": "your_auth_token"}, "TWILIO_AUTH_TOKEN is a placeholder"),
+    ({"TWILIO_AUTH_TOKEN": "your_auth_token_" + "0" * 16}, "TWILIO_AUTH_TOKEN is a placeholder"),
+    ({"TWILIO_AUTH_TOKEN": "x" * 32}, "TWILIO_AUTH_TOKEN is a placeholder"),
+    ({"TWILIO_AUTH_TOKEN": "secret"}, "TWILIO_AUTH_TOKEN is a placeholder"),
+    ({"TWILIO_AUTH_TOKEN": "3f9a0c1d3f9a"}, "TWILIO_AUTH_TOKEN must be your account's 32-character auth token"),
+    ({"TWILIO_AUTH_TOKEN": "3f9a0c1d3f9a", "IVR_TWILIO_API_URL": "https://fake.example.com"},
+     "TWILIO_AUTH_TOKEN must be your account's 32-character auth token"),
+    ({"IVR_FREEZE_URL": "https://accounts.example.com/freeze"},
+     "IVR_FREEZE_URL is set but IVR_FREEZE_SECRET is not"),
+    ({"IVR_PAGER_URL": "https://pager.example.com/hook"}, "IVR_PAGER_URL is set but IVR_PAGER_SECRET is not"),
+    ({"IVR_PAGER_URL": "http://pager.example.com/hook", "IVR_PAGER_SECRET": HOOK_SECRET},
+     "IVR_PAGER_URL must be an https:// URL"),
+    ({"IVR_FREEZE_URL": "http://10.0.0.7/freeze", "IVR_FREEZE_SECRET": HOOK_SECRET},
+     "IVR_FREEZE_URL must be an https:// URL"),
+    ({"IVR_PAGER_URL": "https://pager.example.com/hook", "IVR_PAGER_SECRET": "change-me"},
+     "IVR_PAGER_SECRET must be a random secret"),
     ({"IVR_PUBLIC_URL": "ftp://ivr.example.com"}, "IVR_PUBLIC_URL must be an http(s) base URL"),
     ({"IVR_PUBLIC_URL": "https://ivr.example.com/?x=1"}, "IVR_PUBLIC_URL must be an http(s) base URL"),
     ({"IVR_REDIS_URL": "http://localhost"}, "IVR_REDIS_URL must be a redis://"),
@@ -45,8 +65,26 @@ def test_bad_setting_is_named(change, named):
     assert named in str(error.value) and "\n" not in str(error.value)
 
 
+def test_the_emulator_takes_any_token_and_local_webhooks_may_be_plain_http():
+    settings = Settings.from_env({**GOOD, **EMULATOR, "TWILIO_AUTH_TOKEN": "short",
+                                  "IVR_PAGER_URL": "http://127.0.0.1:9000/hook", "IVR_PAGER_SECRET": HOOK_SECRET})
+    assert settings.twilio_auth_token == "short" and settings.pager_url == "http://127.0.0.1:9000/hook"
+
+
+def test_env_example_as_is_does_not_start():
+    example = {}
+    for line in (PROJECT_ROOT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            example[name] = value
+    with pytest.raises(SettingsError):
+        Settings.from_env(example)
+    with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN is a placeholder"):
+        Settings.from_env({**example, "TWILIO_ACCOUNT_SID": GOOD["TWILIO_ACCOUNT_SID"]})
+
+
 def test_cli_reports_a_bad_setting_in_one_line(monkeypatch):
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "secret")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", GOOD["TWILIO_AUTH_TOKEN"])
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
     monkeypatch.setenv("IVR_LOG_LEVEL", "chatty")  # the environment wins over .env files
     result = CliRunner().invoke(main, ["db", "upgrade"])
