@@ -26,6 +26,9 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
+from ivr import redis_client
+from ivr.settings import Settings
+
 log = logging.getLogger(__name__)
 
 QUEUES = ("urgent", "callbacks", "default", "recordings")
@@ -34,9 +37,9 @@ ABANDONED_GRACE = 5  # seconds after a job's timeout before a silent worker's jo
 BACKOFF = (1, 2, 6, 12, 24, 60, 120, 180)
 
 
-def connect(redis_url: str) -> Redis:
+def connect(settings: Settings) -> Redis:
     """RQ's connection: it stores pickled job data, so it must not decode responses."""
-    return Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+    return redis_client.connect(settings, socket_timeout=10, socket_connect_timeout=5)
 
 
 def queue(rt, name: str = "default") -> Queue:
