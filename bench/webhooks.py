@@ -23,6 +23,7 @@ Results and what they mean: bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import multiprocessing
 import os
@@ -69,19 +70,22 @@ def main() -> None:
     redis_url = _redis(folder)
     validator = RequestValidator(AUTH_TOKEN)
     rows: list[tuple[str, str, Result]] = []
+    stack = contextlib.ExitStack()
     try:
         print(f"load average before: {_load()}", flush=True)
-        with _served([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{(port := _free_port())}",
-                      "--pythonpath", str(ROOT / "bench"), *GUNICORN, "minimal_webhook:app"],
-                     {"BENCH_REDIS_URL": redis_url, "BENCH_AUTH_TOKEN": AUTH_TOKEN, "BENCH_PUBLIC_URL": PUBLIC},
-                     port, "/voice/ping"):
-            _run(port, [_signed(validator, "/voice/gather", _params(sid, n, warm=True))
-                        for n, sid in enumerate(_sids(args.warmup))], args.concurrency)  # warm: imports, Redis
+        minimal_port = _free_port()
+        stack.enter_context(_served([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{minimal_port}",
+                                     "--pythonpath", str(ROOT / "bench"), *GUNICORN, "minimal_webhook:app"],
+                                    {"BENCH_REDIS_URL": redis_url, "BENCH_AUTH_TOKEN": AUTH_TOKEN,
+                                     "BENCH_PUBLIC_URL": PUBLIC}, minimal_port, "/voice/ping"))
+        _run(minimal_port, [_signed(validator, "/voice/gather", _params(sid, n, warm=True))
+                            for n, sid in enumerate(_sids(args.warmup))], args.concurrency)  # warm: imports, Redis
+        for database in args.database:
+            # the yardstick again just before each database's runs: the machine's load changes
             minimal = [_signed(validator, "/voice/gather", _params(sid, n))
                        for n, sid in enumerate(_sids(args.requests))]
-            rows.append(("minimal webhook", "-", _run(port, minimal, args.concurrency)))
+            rows.append(("minimal webhook", "-", yardstick := _run(minimal_port, minimal, args.concurrency)))
             _report(*rows[-1], None)
-        for database in args.database:
             url = f"sqlite:///{folder / 'ivr.db'}" if database == "sqlite" else _empty_postgres(args.postgres)
             Redis.from_url(redis_url).flushdb()
             env = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "IVR_PUBLIC_URL": PUBLIC,
@@ -98,21 +102,23 @@ def main() -> None:
                 incoming = [_signed(validator, "/voice/incoming", _params(sid, n, "ringing"))
                             for n, sid in enumerate(sids)]
                 rows.append(("new call (/voice/incoming)", name, _run(port, incoming, args.concurrency)))
-                _report(*rows[-1], rows[0][2])
+                _report(*rows[-1], yardstick)
                 silence = [_signed(validator, "/voice/gather", _params(sid, n)) for n, sid in enumerate(sids)]
                 _check(_run(port, silence, args.concurrency), "the greeting's no-input (untimed setup)")
                 press = [_signed(validator, "/voice/gather", {**_params(sid, n), "Digits": "1"})
                          for n, sid in enumerate(sids)]
                 rows.append(("key press at the first menu (consent)", name, _run(port, press, args.concurrency)))
-                _report(*rows[-1], rows[0][2])
+                _report(*rows[-1], yardstick)
                 print(f"  records: {_counts(url)} (for {len(sids) + len(warm)} calls)", flush=True)
         print(f"load average after: {_load()}\n")
-        print("| request | database | requests/s | p50 | p99 | max | errors | x minimal |")
+        print("| request | database | requests/s | p50 | p99 | max | errors | x the minimal run before |")
         print("|---|---|---|---|---|---|---|---|")
         for what, database, result in rows:
+            yardstick = result if what == "minimal webhook" else yardstick
             print(f"| {what} | {database} | {result.rate:,.0f} | {result.pct(0.5):.1f} ms | {result.pct(0.99):.1f} ms "
-                  f"| {max(result.latencies) * 1000:.0f} ms | {result.errors} | {result.rate / rows[0][2].rate:.2f} |")
+                  f"| {max(result.latencies) * 1000:.0f} ms | {result.errors} | {result.rate / yardstick.rate:.2f} |")
     finally:
+        stack.close()
         Redis.from_url(redis_url).shutdown(nosave=True)
         shutil.rmtree(folder, ignore_errors=True)
 
