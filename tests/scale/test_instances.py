@@ -23,7 +23,8 @@ from tests.callback_world import BOOK_FROM_THE_QUEUE, GB, OLIVIA, wait_for
 from tests.cli.test_service import IVR, PUBLIC, free_port, service_env
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 
-pytestmark = pytest.mark.time_sensitive  # call backs fall due on the service's clock
+# Not marked time_sensitive: the service's clock is set (a file every process reads), so the wall
+# clock changes nothing here, and two `ivr serve` under libfaketime three more times would cost minutes.
 
 
 class Instance:
