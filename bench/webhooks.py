@@ -111,12 +111,14 @@ def main() -> None:
                 _report(*rows[-1], yardstick)
                 print(f"  records: {_counts(url)} (for {len(sids) + len(warm)} calls)", flush=True)
         print(f"load average after: {_load()}\n")
-        print("| request | database | requests/s | p50 | p99 | max | errors | x the minimal run before |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| request | database | requests/s | p50 | p99 | max | errors | x the minimal run before "
+              "| server CPU a request | x minimal's |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for what, database, result in rows:
             yardstick = result if what == "minimal webhook" else yardstick
             print(f"| {what} | {database} | {result.rate:,.0f} | {result.pct(0.5):.1f} ms | {result.pct(0.99):.1f} ms "
-                  f"| {max(result.latencies) * 1000:.0f} ms | {result.errors} | {result.rate / yardstick.rate:.2f} |")
+                  f"| {max(result.latencies) * 1000:.0f} ms | {result.errors} | {result.rate / yardstick.rate:.2f} "
+                  f"| {result.cpu_ms:.1f} ms | {result.cpu_ms / yardstick.cpu_ms:.1f} |")
     finally:
         stack.close()
         Redis.from_url(redis_url).shutdown(nosave=True)
@@ -128,6 +130,11 @@ class Result:
     latencies: list[float]
     seconds: float
     errors: int
+    cpu: float  # CPU seconds the servers and Redis used meanwhile (PostgreSQL's own processes not counted)
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / len(self.latencies)
 
     @property
     def rate(self) -> float:
@@ -153,13 +160,32 @@ def _run(port: int, requests: list[Request], concurrency: int) -> Result:
         worker.start()
     for _ in workers:
         ready.get(timeout=60)
+    cpu = _server_cpu()
     go.set()
     collected = [results.get(timeout=600) for _ in workers]
+    cpu = _server_cpu() - cpu
     for worker in workers:
         worker.join(10)
     started = min(c[0] for c in collected)
     ended = max(c[1] for c in collected)
-    return Result([x for c in collected for x in c[2]], ended - started, sum(c[3] for c in collected))
+    return Result([x for c in collected for x in c[2]], ended - started, sum(c[3] for c in collected), cpu)
+
+
+SERVERS: set[int] = set()  # process groups of the servers under test and of Redis (not the clients)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu() -> float:
+    """CPU seconds (user + system) used so far by every process of the servers' process groups."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) in SERVERS:
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def _client(port, requests, threads, go, ready, results) -> None:
@@ -228,7 +254,7 @@ def _check(result: Result, what: str) -> None:
 def _report(what: str, database: str, result: Result, minimal: Result | None) -> None:
     ratio = f", {result.rate / minimal.rate:.2f}x minimal" if minimal else ""
     print(f"{what} [{database}]: {result.rate:,.0f}/s, p50 {result.pct(0.5):.1f} ms, p99 {result.pct(0.99):.1f} ms, "
-          f"{result.errors} errors{ratio}; load {_load()}", flush=True)
+          f"{result.errors} errors{ratio}; server CPU {result.cpu_ms:.1f} ms a request; load {_load()}", flush=True)
 
 
 def _counts(url: str) -> str:
@@ -258,6 +284,7 @@ class _served:
     def __enter__(self):
         self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+        SERVERS.add(self.process.pid)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -281,8 +308,10 @@ class _served:
 
 def _redis(folder: Path) -> str:
     sock = folder / "redis.sock"
-    subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket", str(sock),
-                      "--save", "", "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+    redis = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket", str(sock),
+                      "--save", "", "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL,
+                     start_new_session=True)
+    SERVERS.add(redis.pid)
     url = f"unix://{sock}"
     for _ in range(100):
         try:
