@@ -6,9 +6,7 @@ with the runtime (its `includeme`). Nothing else imports every capability.
 """
 from __future__ import annotations
 
-from redis import Redis
-
-from ivr import callbacks, calls, jobs, qa, queue, recordings, security, speech
+from ivr import callbacks, calls, jobs, qa, queue, recordings, redis_client, security, speech
 from ivr.clock import Clock, clock_from
 from ivr.db.database import make_engine, make_sessions
 from ivr.flows.loader import FlowSet, checked_desks, load_flows
@@ -26,9 +24,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, flows: Flow
     flows = flows or load_flows(settings.flows_dir)
     rt = Runtime(settings=settings, clock=clock or clock_from(settings.clock), flows=flows,
                  desks=checked_desks(settings.flows_dir, flows),
-                 redis=Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5,
-                                      socket_connect_timeout=5),
-                 jobs=jobs.connect(settings.redis_url),
+                 redis=redis_client.connect(settings, decode_responses=True, socket_timeout=5,
+                                            socket_connect_timeout=5),
+                 jobs=jobs.connect(settings),
                  sessions=make_sessions(make_engine(settings.database_url)), metrics=Metrics())
     for capability in CAPABILITIES:
         capability.includeme(rt.registry)

@@ -27,6 +27,9 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
+from ivr import redis_client
+from ivr.settings import Settings
+
 log = logging.getLogger(__name__)
 
 QUEUES = ("urgent", "callbacks", "default", "recordings")
@@ -37,9 +40,9 @@ LIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFE
 FAILURE_TTL = 7 * 24 * 3600  # failed jobs stay in RQ's failed registry for a week
 
 
-def connect(redis_url: str) -> Redis:
+def connect(settings: Settings) -> Redis:
     """RQ's connection: it stores pickled job data, so it must not decode responses."""
-    return Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+    return redis_client.connect(settings, socket_timeout=10, socket_connect_timeout=5)
 
 
 def queue(rt, name: str = "default") -> Queue:

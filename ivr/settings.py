@@ -25,6 +25,8 @@ class Settings:
     flows_dir: Path
     recordings_dir: Path
     twilio_api_url: str | None = None
+    redis_sentinels: str | None = None  # host:port,host:port: find the Redis master through Sentinel
+    redis_sentinel_master: str = "mymaster"  # the master's name in the sentinels' configuration
     call_state_ttl: int = 4 * 3600
     ticket_join_hours: int = 24
     log_level: str = "INFO"
@@ -89,6 +91,8 @@ class Settings:
             flows_dir=_directory(env, "IVR_FLOWS_DIR", PROJECT_ROOT / "flows"),
             recordings_dir=Path(env.get("IVR_RECORDINGS_DIR") or PROJECT_ROOT / "recordings"),
             twilio_api_url=_optional_http_url(env, "IVR_TWILIO_API_URL"),
+            redis_sentinels=_sentinels(env),
+            redis_sentinel_master=_name(env, "IVR_REDIS_SENTINEL_MASTER", "mymaster"),
             call_state_ttl=_positive_int(env, "IVR_CALL_STATE_TTL", 4 * 3600),
             ticket_join_hours=_positive_int(env, "IVR_TICKET_JOIN_HOURS", 24),
             log_level=_choice(env, "IVR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -154,6 +158,7 @@ ENV_NAMES = {
     "twilio_account_sid": "TWILIO_ACCOUNT_SID", "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "public_url": "IVR_PUBLIC_URL", "redis_url": "IVR_REDIS_URL", "database_url": "IVR_DATABASE_URL",
     "flows_dir": "IVR_FLOWS_DIR", "recordings_dir": "IVR_RECORDINGS_DIR", "twilio_api_url": "IVR_TWILIO_API_URL",
+    "redis_sentinels": "IVR_REDIS_SENTINELS", "redis_sentinel_master": "IVR_REDIS_SENTINEL_MASTER",
     "call_state_ttl": "IVR_CALL_STATE_TTL", "ticket_join_hours": "IVR_TICKET_JOIN_HOURS",
     "log_level": "IVR_LOG_LEVEL", "bind": "IVR_BIND", "web_workers": "IVR_WEB_WORKERS",
     "stream_slots": "IVR_STREAM_SLOTS",
@@ -265,6 +270,25 @@ def _redis_url(env: Mapping[str, str]) -> str:
     value = env.get("IVR_REDIS_URL") or "redis://127.0.0.1:6379/0"
     if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
         raise SettingsError(f"IVR_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {value!r}")
+    return value
+
+
+def _sentinels(env: Mapping[str, str]) -> str | None:
+    value = (env.get("IVR_REDIS_SENTINELS") or "").strip()
+    if not value:
+        return None
+    for item in value.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"IVR_REDIS_SENTINELS must be host:port pairs separated by commas, like "
+                                f"10.0.0.1:26379,10.0.0.2:26379, got {value!r}")
+    return value
+
+
+def _name(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).strip()
+    if not value or not all(c.isalnum() or c in "._-" for c in value):
+        raise SettingsError(f"{name} must be a name of letters, digits, '.', '_' or '-', got {value!r}")
     return value
 
 

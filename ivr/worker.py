@@ -8,7 +8,12 @@ killed in the middle of a job leaves it "started"; once its heartbeat lapses (th
 plus ABANDONED_GRACE), the reconcilers have RQ retry it, and the jobs are safe to run twice.
 
 The worker's scheduler releases jobs scheduled for later when the runtime's clock reaches them
-(ivr/jobs.py explains why service time, not the system clock).
+(ivr/jobs.py explains why service time, not the system clock). One worker's scheduler serves all of
+them (RQ's lock, a lease of 61 s it renews every second); the others stand by. RQ's idle worker
+wakes every 405 s and tries the lock only every 10 minutes, so a scheduler lost with its host
+(several instances, one dies) left call backs, escalations and retries waiting up to 11 minutes; a
+service worker wakes and tries every STANDBY_SECONDS, so another takes over within a minute and a
+quarter of the loss.
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from ivr import jobs
 from ivr.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+STANDBY_SECONDS = 15  # how often an idle worker wakes to run upkeep and try to take over the scheduler
 
 
 class ClockScheduler(RQScheduler):
@@ -55,6 +62,9 @@ class ServiceWorker(SimpleWorker):
     def __init__(self, runtime: Runtime, **kwargs):
         self.runtime = runtime
         queues = [jobs.queue(runtime, name) for name in jobs.QUEUES]
+        # RQ's idle worker wakes every worker_ttl - 15 s; upkeep (and the scheduler lock) at most every
+        # maintenance_interval
+        kwargs = {"maintenance_interval": STANDBY_SECONDS, "worker_ttl": 15 + 5, **kwargs}
         super().__init__(queues, connection=runtime.jobs, job_class=runtime.job_class, **kwargs)
 
     def work(self, *args, **kwargs):
