@@ -29,6 +29,7 @@ from ivr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+BURST_MAINTENANCE_SECONDS = 24 * 3600  # a burst run's upkeep: once, at its start
 STANDBY_SECONDS = 15  # how often an idle worker wakes to run upkeep and try to take over the scheduler
 
 
@@ -67,9 +68,14 @@ class ServiceWorker(SimpleWorker):
         kwargs = {"maintenance_interval": STANDBY_SECONDS, "worker_ttl": 15 + 5, **kwargs}
         super().__init__(queues, connection=runtime.jobs, job_class=runtime.job_class, **kwargs)
 
-    def work(self, *args, **kwargs):
+    def work(self, *args, burst: bool = False, **kwargs):
+        if burst:
+            # a burst run releases what is due once, at its start: its maintenance must not fork a
+            # scheduler process while a long job runs (the fork copies a busy process, and the
+            # burst's end then waits on that child)
+            self.maintenance_interval = BURST_MAINTENANCE_SECONDS
         self.runtime.registry.worker_started(self.runtime)  # a hook that fails is logged; the jobs say the rest
-        return super().work(*args, **kwargs)
+        return super().work(*args, burst=burst, **kwargs)
 
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         """How long the worker may stay silent in a job (it sends no heartbeat while the job
