@@ -31,7 +31,7 @@ from ivr.sids import BadSid, is_sid
 TIMEOUT_SECONDS = 10.0
 
 
-SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_\-]+(\.[a-z]+)?")
+SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")  # Calls, CA..., Twilio.CURRENT.json; never . or ..
 
 
 class CheckedPathHttpClient(TwilioHttpClient):

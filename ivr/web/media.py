@@ -83,7 +83,7 @@ def register(app) -> None:
                 elif event == "stop":
                     break
         except Exception:  # a broken stream must not take the call down: the Pause ends, /voice/listen goes on
-            log.exception("media stream for call %s failed", call_sid)
+            log.exception("media stream failed", extra={"call_sid": call_sid})
         finally:
             slots.release()
             if listener is not None:
@@ -103,4 +103,4 @@ def _act(rt, call_sid: str, attempt: int, decision: Decision) -> None:
     try:
         rt.twilio.calls(call_sid).update(url=rt.url_for(f"/voice/listen?attempt={attempt}"), method="POST")
     except Exception:  # the Pause still ends and its Redirect brings the call to /voice/listen
-        log.exception("could not move call %s on after it was heard", call_sid)
+        log.exception("could not move the call on after it was heard", extra={"call_sid": call_sid})
