@@ -105,9 +105,11 @@ def enter_start_recording(flow, state, current: StartRecordingStep):
 
 
 def enter_transfer(flow, state, current: TransferStep):
-    actions = [*say_prompts(flow, state, current.prompts),
-               Transfer(state.step, 0, current.ring_seconds, current.accept_seconds)]
-    return state.with_(waiting=True, transfer=replace(state.transfer, attempt=0)), actions, None
+    """Ring the first person at once; the caller hears the step's prompts while it rings."""
+    prompts = tuple(say_prompts(flow, state, current.prompts))
+    ring = Transfer(state.step, 0, current.ring_seconds, current.accept_seconds, prompts,
+                    listen=bool(current.freeze_key and prompts))
+    return state.with_(waiting=True, transfer=replace(state.transfer, attempt=0)), [ring], None
 
 
 def enter_listen(flow, state, current: ListenStep, lead: tuple[Say, ...] = ()):

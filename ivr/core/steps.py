@@ -154,11 +154,17 @@ INTENT_PROMPTS = ("intent_cannot_login", "intent_two_factor", "intent_kyc", "int
 
 class TransferStep(_Model):
     """Warm transfer to the on-call security team: each person in the rota's chain is rung in turn
-    and hears a spoken brief with "press 1 to accept"; the caller hears `hold` between attempts."""
+    (the first at once, as the step starts) and hears a spoken brief with "press 1 to accept"; the
+    caller hears `prompts` while the first rings and `hold` between attempts, waiting in a security
+    queue of their own until an agent accepts. `freeze_key`, pressed while `prompts` play, asks for
+    an account freeze (`received` / `confirmed` said) without stopping the ring."""
 
     kind: Literal["transfer"]
-    prompts: list[str] = []  # said once, before the first ring
+    prompts: list[str] = []  # said once, while the first agent's phone rings
     hold: list[str] = ["transfer_hold"]
+    freeze_key: str | None = None
+    received: list[str] = ["freeze_received"]
+    confirmed: list[str] = ["freeze_confirmed"]
     ring_seconds: int = Field(default=20, ge=5, le=60)
     accept_seconds: int = Field(default=10, ge=3, le=30)
     connected: str  # after the conversation with the agent ends
@@ -281,7 +287,7 @@ def prompt_keys(step) -> list[str]:
         case CallbackOfferStep():
             return list(CALLBACK_PROMPTS)
         case TransferStep():
-            return [*step.prompts, *step.hold]
+            return [*step.prompts, *step.hold, *((*step.received, *step.confirmed) if step.freeze_key else ())]
         case FreezeStep():
             return [*step.received, *step.confirmed]
         case ListenStep():

@@ -6,7 +6,19 @@ import textwrap
 import pytest
 
 from ivr.core import engine
-from ivr.core.actions import ConsentRecorded, Gather, Hangup, JoinQueue, Note, Say, StartRecording, UpdateTicket
+from ivr.core.actions import (
+    ConsentRecorded,
+    FreezeRequest,
+    Gather,
+    Hangup,
+    JoinQueue,
+    Note,
+    Say,
+    StartRecording,
+    Transfer,
+    UpdateTicket,
+    WaitForAgent,
+)
 from ivr.core.entering import ENTER
 from ivr.core.events import CallEnded, CallStarted, Digits, Heard, NoInput, Speech
 from ivr.core.state import CallState
@@ -57,7 +69,7 @@ def spoken(outcome) -> list[str]:
     for action in outcome.actions:
         if isinstance(action, Say):
             texts.append(action.text)
-        if isinstance(action, Gather):
+        if isinstance(action, Gather | Transfer):
             texts.extend(p.text for p in action.prompts)
     return texts
 
@@ -394,36 +406,43 @@ def test_the_urgent_key_leaves_any_question_for_the_security_path(flows, before,
     after = engine.step(flow, waiting.state, Digits("9"), WEEKDAY_NOON_LA)
     assert Note("urgent", {"trigger": "keypad", "from_step": question}) in after.actions
     assert UpdateTicket({"status": "security", "category": "account_takeover", "priority": "P1"}) in after.actions
-    assert after.state.step == "security_connecting" and after.state.urgent == "keypad"
+    assert after.state.step == "security_transfer" and after.state.urgent == "keypad"
+    [ring] = of(after, Transfer)  # the first agent is rung at once, while the caller hears the prompts
+    assert ring.attempt == 0 and ring.listen and "connecting you to our security team" in ring.prompts[0].text
 
 
 def test_hours_do_not_apply_to_the_urgent_path(flows):
     greeting = start(flows.flows["us"], THANKSGIVING_LA)
     after = engine.step(flows.flows["us"], greeting.state, Digits("9"), THANKSGIVING_LA)
-    connecting = engine.step(flows.flows["us"], after.state, NoInput(), THANKSGIVING_LA)
-    assert [a for a in connecting.actions if type(a).__name__ == "Transfer"]
-    assert not any("public holiday" in t for t in spoken(after) + spoken(connecting))
+    assert of(after, Transfer)
+    waiting = engine.step(flows.flows["us"], after.state, NoInput(), THANKSGIVING_LA)
+    assert of(waiting, WaitForAgent) == [WaitForAgent("security_transfer", 0)]
+    assert not any("public holiday" in t for t in spoken(after) + spoken(waiting))
 
 
 def test_a_caller_on_an_open_security_ticket_starts_on_the_urgent_path(flows):
     flow = flows.flows["gb"]
     state = engine.new_call(flow, "CA" + "3" * 32, ticket="1234567", security_ticket="yes")
     first = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
-    assert first.state.path == ("security", "security_connecting")
+    assert first.state.path == ("security", "security_transfer")
     assert Note("urgent", {"trigger": "repeat_caller", "from_step": None}) in first.actions
 
 
 def test_a_transfer_rings_the_chain_in_turn_and_gives_up_when_none_is_left(flows):
-    from ivr.core.actions import Transfer
     from ivr.core.events import TransferEnded
 
     flow = flows.flows["gb"]
     state = engine.new_call(flow, "CA" + "4" * 32, ticket="1234567", security_ticket="yes")
-    at_connect = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
-    ringing = engine.step(flow, at_connect.state, NoInput(), WEEKDAY_NOON_LA)
-    assert of(ringing, Transfer) == [Transfer("security_transfer", 0, 20, 10)]
+    ringing = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
+    [first] = of(ringing, Transfer)
+    assert (first.attempt, first.ring_seconds, first.accept_seconds, first.listen) == (0, 20, 10, True)
+    assert "1, 2, 3, 4, 5, 6, 7" in " ".join(spoken(ringing))  # the ticket number while the agent rings
+    frozen = engine.step(flow, ringing.state, Digits("1"), WEEKDAY_NOON_LA)  # the freeze key: asked, still ringing
+    assert of(frozen, FreezeRequest) and of(frozen, WaitForAgent) == [WaitForAgent("security_transfer", 0)]
+    assert not of(frozen, Transfer) and frozen.state.vars["freeze"] == "requested"
     second = engine.step(flow, ringing.state, TransferEnded(0, "no-answer", "emma"), WEEKDAY_NOON_LA)
-    assert of(second, Transfer) == [Transfer("security_transfer", 1, 20, 10)]
+    [ring] = of(second, Transfer)
+    assert (ring.attempt, ring.listen) == (1, False)
     assert "still connecting you" in spoken(second)[0]
     assert Note("transfer_attempt", {"attempt": 1, "agent": "emma", "outcome": "no-answer"}) in second.actions
     done = engine.step(flow, second.state, TransferEnded(1, "none-left"), WEEKDAY_NOON_LA)
