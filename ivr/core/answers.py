@@ -18,7 +18,7 @@ from ivr.core.entering import (
 from ivr.core.events import CallbackBooked, Digits, Event, Heard, NoInput, QueueLeft, Speech, TransferEnded
 from ivr.core.flow import Flow
 from ivr.core.prompts import render, say_prompts, says_any, word_list
-from ivr.core.running import Outcome, go_urgent, run
+from ivr.core.running import Outcome, heard_urgent, run
 from ivr.core.state import CallbackOffer, CallState, Listening, QueuePlace
 from ivr.core.steps import (
     CallbackOfferStep,
@@ -88,8 +88,8 @@ def _answer_listen(flow, state, current: ListenStep, event):
     if event.source == "none":  # no recogniser for this language here: straight to the keypad
         return run(flow, state.with_(waiting=False).visiting(current.on_fail), [Note("listen_unavailable", detail)])
     state = state.with_(transcript=event.text)
-    if event.urgent:
-        return go_urgent(flow, state, "speech", [Note("intent", detail)])
+    if event.urgent and flow.urgent is not None:
+        return heard_urgent(flow, state, event.text, event.confidence, current.confirm_below, detail)
     if event.intent in (None, "other") or not event.text.strip():
         return _listen_again(flow, state, current, Note("not_understood", detail))
     state = state.with_(listening=replace(state.listening, intent=event.intent, issue=event.issue or event.intent))

@@ -291,7 +291,7 @@ def prompt_keys(step) -> list[str]:
         case FreezeStep():
             return [*step.received, *step.confirmed]
         case ListenStep():
-            return [*step.prompts, *step.again, "confirm_intent", *INTENT_PROMPTS]
+            return [*step.prompts, *step.again, "confirm_intent", "confirm_urgent", *INTENT_PROMPTS]
         case ConsentStep():
             return [*step.ask, *step.notice]
         case LanguageStep():

@@ -8,6 +8,11 @@ A match the caller negated ("I was not hacked", "没有被盗", "해킹 안 당�
 matches overlap, the longest claims the words, so "a withdrawal I didn't make" is a takeover, not a
 withdrawal. Each intent's evidence grows with its matches; the confidence is the winner's evidence
 less half the runner-up's, so a close call between two intents is reported as unsure.
+
+With a trained n-gram model (`ngram`, flows/intents/model/) as a second opinion, the model decides
+when the phrasebook found nothing, was unsure, or the model is far surer of another intent; its
+guess alone is never "sure" (MODEL_CONFIDENCE), so the IVR asks the caller to confirm it. (These
+thresholds were chosen on the held-out quarter of the development set; see bench/RESULTS.md.)
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Indel, Levenshtein
 
 from ivr.flows.phrasebooks import BREAK, GAP, INTENT_NAMES, Phrase, Phrasebook, Reading, load_phrasebooks
+from ivr.speech.ngram import NgramModel
 
 __all__ = ["INTENT_NAMES", "URGENT_INTENTS", "Intent", "Phrasebook", "classify", "grammar",
            "load_phrasebooks", "urgent_partial"]
@@ -33,6 +39,10 @@ _GAP_UNITS = {"words": 4, "characters": 8, "syllables": 8}  # how much may stand
 # Letters and jamo may be swapped (hackd, 입금/임금 differ by one); a Chinese character or syllable
 # swapped for another is another word, so there only a dropped or added one (了, 的) is tolerated.
 _EDITS = {"words": Levenshtein, "characters": Indel, "syllables": Levenshtein}
+MODEL_OVERRULES = 40.0  # the model's margin over its runner-up beyond which it overrules a sure phrasebook
+PHRASEBOOK_SURE = 0.75  # below this the phrasebook's guess gives way to the model's
+MODEL_CONFIDENCE = 0.6  # the model's guess alone: below the sure threshold, so the caller confirms it
+AGREED_CONFIDENCE = 0.8  # phrasebook and model agree
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,25 @@ class _Match:
         return self.phrase.intent
 
 
-def classify(text: str, book: Phrasebook) -> Intent:
-    """The intent a transcript names; Intent('other', 0.0, ...) when nothing un-negated matched."""
+def classify(text: str, book: Phrasebook, model: NgramModel | None = None) -> Intent:
+    """The intent a transcript names, by the phrasebook and (when given) the n-gram model."""
+    found = by_phrasebook(text, book)
+    if model is None:
+        return found
+    guess, margin = model.predict(text)
+    if guess == found.name:
+        return found if found.name == "other" else \
+            Intent(found.name, max(found.confidence, AGREED_CONFIDENCE), found.urgent, found.phrase)
+    if found.name != "other" and found.confidence >= PHRASEBOOK_SURE and margin <= MODEL_OVERRULES:
+        return found
+    if guess == "other":
+        return NOTHING
+    return Intent(guess, MODEL_CONFIDENCE, guess in URGENT_INTENTS, None)
+
+
+def by_phrasebook(text: str, book: Phrasebook) -> Intent:
+    """The intent a transcript names by the phrasebook; Intent('other', 0.0, ...) when nothing
+    un-negated matched."""
     matches = [m for m in _claimed(_matches(book.read(text), book)) if not m.negated]
     evidence = _evidence(matches, book)
     if not evidence:

@@ -34,7 +34,10 @@ def incoming():
 @answers_twiml
 def gather():
     form = request.form
-    return lifecycle.advance(runtime(), form["CallSid"], _answer_event(form))
+    event = _answer_event(form)
+    if isinstance(event, Speech):
+        event = listen_results.read_words(runtime(), form["CallSid"], event)
+    return lifecycle.advance(runtime(), form["CallSid"], event)
 
 
 def _answer_event(form):
@@ -42,7 +45,7 @@ def _answer_event(form):
         return Digits(form["Digits"])
     if form.get("SpeechResult"):
         confidence = form.get("Confidence")
-        return Speech(form["SpeechResult"], float(confidence) if confidence else None)
+        return Speech(form["SpeechResult"][:1000], float(confidence) if confidence else None)
     return NoInput()
 
 

@@ -411,6 +411,43 @@ def test_the_urgent_key_leaves_any_question_for_the_security_path(flows, before,
     assert ring.attempt == 0 and ring.listen and "connecting you to our security team" in ring.prompts[0].text
 
 
+URGENT_WORDS = Speech("somebody hacked my account and stole my bitcoin", 0.9, "account_takeover", 0.9, True)
+
+
+@pytest.mark.parametrize("before, question", [
+    (None, "greeting"), ([], "choose_language"), ([Digits("1")], "consent"), ([Digits("1"), Digits("1")], "describe"),
+    ([Digits("1"), Digits("1"), Digits("*")], "issue_menu"),
+])
+def test_an_urgent_phrase_at_any_question_takes_the_call_to_the_security_path(flows, before, question):
+    flow = flows.flows["us"]  # cloud speech: every question listens for words too
+    waiting = start(flow) if before is None else run(flow, before)[-1]
+    assert waiting.state.step == question
+    assert all(g.speech_language == "en-US" for g in of(waiting, Gather))
+    after = engine.step(flow, waiting.state, URGENT_WORDS, WEEKDAY_NOON_LA)
+    assert after.state.step == "security_transfer" and after.state.urgent == "speech"
+    assert after.state.transcript == URGENT_WORDS.text and of(after, Transfer)
+
+
+def test_an_unsure_urgent_phrase_is_asked_about_and_no_goes_back_to_the_question(flows):
+    flow = flows.flows["us"]
+    consent = run(flow, [Digits("1")])[-1]
+    unsure = Speech("my money is missing", 0.9, "account_takeover", 0.6, True)
+    asked = engine.step(flow, consent.state, unsure, WEEKDAY_NOON_LA)
+    assert spoken(asked) == ["It sounds like someone may have got into your account. To reach our security team "
+                             "now, press 9 or say yes."]
+    assert asked.state.step == "consent" and asked.state.listening.checking_urgent
+    yes = engine.step(flow, asked.state, Speech("yes please"), WEEKDAY_NOON_LA)
+    assert yes.state.step == "security_transfer" and yes.state.urgent == "speech"
+    nine = engine.step(flow, asked.state, Digits("9"), WEEKDAY_NOON_LA)
+    assert nine.state.step == "security_transfer" and nine.state.urgent == "keypad"
+    no = engine.step(flow, asked.state, Speech("no"), WEEKDAY_NOON_LA)
+    assert no.state.step == "consent" and no.state.waiting and not no.state.listening.checking_urgent
+    assert Note("urgent_rejected", {"step": "consent", "method": "speech"}) in no.actions
+    assert "This call may be recorded" in " ".join(spoken(no))  # the consent question again
+    given = engine.step(flow, no.state, Digits("1"), WEEKDAY_NOON_LA)
+    assert given.state.consent == "given"
+
+
 def test_hours_do_not_apply_to_the_urgent_path(flows):
     greeting = start(flows.flows["us"], THANKSGIVING_LA)
     after = engine.step(flows.flows["us"], greeting.state, Digits("9"), THANKSGIVING_LA)
