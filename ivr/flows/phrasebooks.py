@@ -37,7 +37,7 @@ GAP = "..."  # in a phrase: a few words may stand here ("someone ... logged in")
 _PINYIN_LANGUAGES = frozenset({"zh"})
 _TOP_KEYS = ("units", "fillers", "negation", "hints", "classes", "intents")
 _CLASS = re.compile(r"\{([A-Za-z_]+)\}")  # in a phrase: any word of that class ("my {funds} are {gone}")
-MAX_EXPANSIONS = 400  # phrases one written phrase may stand for
+MAX_EXPANSIONS = 600  # phrases one written phrase may stand for
 _INTENT_KEYS = ("phrases", "weight", "negatable")
 _BOOLEAN_HINT = "YAML read a word as true/false: put yes, no, on and off in quotes (\"no\")"
 _CLAUSE_END = re.compile(r"[,;:!?，。！？；：、…]|\.(?=\s|$)")

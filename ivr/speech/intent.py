@@ -40,6 +40,7 @@ _GAP_UNITS = {"words": 4, "characters": 8, "syllables": 8}  # how much may stand
 # swapped for another is another word, so there only a dropped or added one (了, 的) is tolerated.
 _EDITS = {"words": Levenshtein, "characters": Indel, "syllables": Levenshtein}
 MODEL_OVERRULES = 40.0  # the model's margin over its runner-up beyond which it overrules a sure phrasebook
+MODEL_URGENT_MARGIN = 10.0  # an urgent guess of the model alone needs this margin (false alarms)
 PHRASEBOOK_SURE = 0.75  # below this the phrasebook's guess gives way to the model's
 MODEL_CONFIDENCE = 0.6  # the model's guess alone: below the sure threshold, so the caller confirms it
 AGREED_CONFIDENCE = 0.8  # phrasebook and model agree
@@ -93,8 +94,12 @@ def classify(text: str, book: Phrasebook, model: NgramModel | None = None) -> In
     if guess == found.name:
         return found if found.name == "other" else \
             Intent(found.name, max(found.confidence, AGREED_CONFIDENCE), found.urgent, found.phrase)
-    if found.name != "other" and found.confidence >= PHRASEBOOK_SURE and margin <= MODEL_OVERRULES:
-        return found
+    if found.phrase is not None and found.confidence >= PHRASEBOOK_SURE and margin <= MODEL_OVERRULES:
+        return found  # a phrase the support team wrote, "other" ones ("it was me") included
+    if guess in URGENT_INTENTS and found.name not in URGENT_INTENTS and margin < MODEL_URGENT_MARGIN:
+        if found.name != "other":
+            return found  # an urgent guess by the model alone must be clear; else the phrasebook's
+        guess = model.runner_up(text)
     if guess == "other":
         return NOTHING
     return Intent(guess, MODEL_CONFIDENCE, guess in URGENT_INTENTS, None)

@@ -70,6 +70,11 @@ class NgramModel:
             return "other", 0.0
         return ranked[0][0], ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0.0)
 
+    def runner_up(self, text: str) -> str:
+        """The intent with the second highest score."""
+        ranked = sorted(self.scores(text).items(), key=lambda item: -item[1])
+        return ranked[1][0] if len(ranked) > 1 else "other"
+
     def to_json(self) -> str:
         return json.dumps({"language": self.language, "labels": list(self.labels), "trained_on": self.trained_on,
                            "weights": self.weights}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
