@@ -110,6 +110,17 @@ class Phrasebook:
         return index
 
     @cached_property
+    def parts_by_query(self) -> dict[tuple[str | tuple[str, ...], int, int], list[tuple[int, int]]]:
+        """(comparison key, units, form) -> (phrase number, part number) of each phrase part: a part
+        many phrases share (a word class spelled out) is looked for once."""
+        index: dict[tuple[str | tuple[str, ...], int, int], list[tuple[int, int]]] = {}
+        for number, phrase in enumerate(self.phrases):
+            for part_number, part in enumerate(phrase.parts):
+                for form, key in enumerate(part.whole):
+                    index.setdefault((key, len(part.units), form), []).append((number, part_number))
+        return index
+
+    @cached_property
     def longest_part(self) -> int:
         """Units in the longest phrase part: no window of a transcript needs to be longer (plus one)."""
         return max((len(part.units) for phrase in self.phrases for part in phrase.parts), default=0)

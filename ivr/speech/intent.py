@@ -185,13 +185,11 @@ def _part_hits(reading: Reading, book: Phrasebook) -> dict[tuple[int, int], list
                 for number, part_number, units in book.parts_by_key.get((form, key), ()):
                     if abs(units - size) <= 1:
                         record((number, part_number), span, len(key), 0, len(key), form)
-    for number, phrase in enumerate(book.phrases):
-        for part_number, part in enumerate(phrase.parts):
-            n = len(part.units)
-            for form, query in enumerate(part.whole):
-                allowed = _allowed_edits(len(query))
-                for span, edits, length in windows.near(query, n, form, allowed) if allowed else ():
-                    record((number, part_number), span, len(query), edits, length, form)
+    for (query, n, form), owners in book.parts_by_query.items():  # each distinct part once
+        allowed = _allowed_edits(len(query))
+        for span, edits, length in windows.near(query, n, form, allowed) if allowed else ():
+            for owner in owners:
+                record(owner, span, len(query), edits, length, form)
     return {part_id: list(spans.values()) for part_id, spans in best.items()}
 
 
