@@ -29,6 +29,7 @@ class SayStep(_Model):
     to the urgent path; anything else, or nothing, goes on to `next`."""
 
     kind: Literal["say"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     prompts: list[str] = Field(min_length=1)
     next: str
     keys: dict[str, str] = {}
@@ -46,6 +47,7 @@ class LanguageStep(_Model):
     """The language menu: each option is announced in its own language."""
 
     kind: Literal["language"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     options: dict[str, str] = Field(min_length=1)  # key -> language code
     next: str
     timeout: int = Field(default=5, ge=1, le=30)
@@ -62,6 +64,7 @@ class MenuStep(_Model):
     """A keypad menu. Wrong keys and silence are retried, then the flow goes to `on_fail`."""
 
     kind: Literal["menu"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     prompts: list[str] = Field(min_length=1)
     options: dict[str, MenuOption] = Field(min_length=1)
     retries: int = Field(default=2, ge=0, le=5)
@@ -75,6 +78,7 @@ class ConsentStep(_Model):
     """Recording consent: an explicit opt-in (all-party regions) or a notice (one-party regions)."""
 
     kind: Literal["consent"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     ask: list[str] = ["consent_request"]
     notice: list[str] = ["recording_notice"]
     given: str
@@ -227,6 +231,7 @@ class CallbackOfferStep(_Model):
     expect the call: as soon as it is their turn within opening hours, or the next opening."""
 
     kind: Literal["callback_offer"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     countries: list[str] = []  # ISO codes callbacks may also go to, besides the region's own country
     retries: int = Field(default=2, ge=0, le=5)
     timeout: int = Field(default=10, ge=3, le=30)
