@@ -94,10 +94,12 @@ def hang_up_agents(rt: Runtime, state: CallState) -> None:
     agent_sid = rt.redis.get(AGENT_CALL_KEY.format(sid=state.call_sid, attempt=attempt))
     if not agent_sid or agent_did(rt, state.call_sid, attempt) == "accepted":
         return
-    try:
-        rt.twilio.calls(agent_sid).update(status="completed")
-    except Exception:  # the agent's call may be over already; the whisper tells them anyway
-        log.info("could not end agent call %s of call %s", agent_sid, state.call_sid)
+    for status in ("canceled", "completed"):  # still ringing: canceled; answered: completed (hung up)
+        try:
+            rt.twilio.calls(agent_sid).update(status=status)
+            return
+        except Exception:  # the agent's call may be over already; the whisper tells them anyway
+            log.info("could not set agent call %s of call %s to %s", agent_sid, state.call_sid, status)
 
 
 def keep_waiting(rt: Runtime, call_sid: str) -> str:

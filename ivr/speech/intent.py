@@ -43,7 +43,6 @@ MODEL_OVERRULES = 40.0  # the model's margin over its runner-up beyond which it 
 MODEL_URGENT_MARGIN = 10.0  # an urgent guess of the model alone needs this margin (false alarms)
 PHRASEBOOK_SURE = 0.75  # below this the phrasebook's guess gives way to the model's
 MODEL_CONFIDENCE = 0.6  # the model's guess alone: below the sure threshold, so the caller confirms it
-AGREED_CONFIDENCE = 0.8  # phrasebook and model agree
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,7 @@ def classify(text: str, book: Phrasebook, model: NgramModel | None = None) -> In
         return found
     guess, margin = model.predict(text)
     if guess == found.name:
-        return found if found.name == "other" else \
-            Intent(found.name, max(found.confidence, AGREED_CONFIDENCE), found.urgent, found.phrase)
+        return found  # agreeing does not make an unsure phrase sure: a garbled transcript is still asked about
     if found.phrase is not None and found.confidence >= PHRASEBOOK_SURE and margin <= MODEL_OVERRULES:
         return found  # a phrase the support team wrote, "other" ones ("it was me") included
     if guess in URGENT_INTENTS and found.name not in URGENT_INTENTS and margin < MODEL_URGENT_MARGIN:

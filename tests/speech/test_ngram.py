@@ -71,7 +71,7 @@ def test_the_model_alone_hears_a_takeover_the_phrasebook_misses_and_the_caller_c
 def test_a_sure_phrase_keeps_its_intent_with_the_model(books):
     models = load_models(FLOWS_DIR / MODEL_DIR)
     found = classify("I can't log in to my account", books["en"], models["en"])
-    assert found.name == "cannot_login" and found.confidence >= 0.75
+    assert found == classify("I can't log in to my account", books["en"])  # agreeing changes nothing
     calm = classify("I got a login alert but it was me, I just want to check", books["en"], models["en"])
     assert calm.name != "account_takeover"
 
