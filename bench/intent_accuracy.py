@@ -1,43 +1,78 @@
-"""Intent accuracy on the labelled transcripts in tests/intent_cases/, and how long classify() takes.
+"""Intent accuracy on a set of labelled transcripts, and how long classify() takes.
 
-    .venv/bin/python bench/intent_accuracy.py
+    .venv/bin/python bench/intent_accuracy.py                       # tests/intent_cases/*.yaml
+    .venv/bin/python bench/intent_accuracy.py --set tests/intent_cases/dev
+    .venv/bin/python bench/intent_accuracy.py --set DIR --part holdout   # every 4th case of each file
 
-Prints, per language: accuracy, the confusion of the misses (expected -> got), accuracy by confidence
-band (to choose when the IVR confirms), and the mean and p95 time of classify() and urgent_partial().
-The output is Markdown, ready for bench/RESULTS.md.
+A set is any folder of <language>.yaml files, each a list of `{text: "...", intent: name}`.
+Prints, per language: top-1 accuracy, urgent recall (account takeovers recognised as such) and
+false alarms (other cases taken for a takeover), the confusion of the misses (expected -> got),
+accuracy by confidence band (to choose when the IVR confirms), and the mean and p95 time of
+classify() and urgent_partial(). The output is Markdown, ready for bench/RESULTS.md.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
 from ivr.settings import PROJECT_ROOT
-from ivr.speech.intent import classify, load_phrasebooks, urgent_partial
+from ivr.speech.intent import URGENT_INTENTS, classify, load_phrasebooks, urgent_partial
+from ivr.speech.ngram import MODEL_DIR, load_models
 
 CASES_DIR = PROJECT_ROOT / "tests" / "intent_cases"
+HOLDOUT_EVERY = 4  # --part holdout: cases 3, 7, 11, ... of each file; --part tune: the others
 BANDS = ((0.75, 1.01, "≥ 0.75"), (0.5, 0.75, "0.5–0.75"), (0.0, 0.5, "< 0.5"))
 REPEATS = 20
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", type=Path, default=CASES_DIR, help="folder of <language>.yaml labelled cases")
+    parser.add_argument("--part", choices=("all", "tune", "holdout"), default="all",
+                        help=f"all cases, or the held-out every {HOLDOUT_EVERY}th case, or the rest")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="timing runs (0: no timings)")
+    parser.add_argument("--no-model", action="store_true", help="the phrasebooks alone, without the n-gram model")
+    parser.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "flows" / MODEL_DIR,
+                        help="where the n-gram models are (<language>.json)")
+    args = parser.parse_args(argv)
     books, problems = load_phrasebooks(PROJECT_ROOT / "flows")
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
-    languages = [path.stem for path in sorted(CASES_DIR.glob("*.yaml")) if path.stem in books]
-    results = {language: measure(books[language], load_cases(language)) for language in languages}
-    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}; classify() times are the best of {REPEATS} runs over the labelled set.\n")
-    print("| language | cases | correct | accuracy | classify mean | classify p95 | urgent_partial mean |")
-    print("|---|---|---|---|---|---|---|")
+    files = sorted(args.set.glob("*.yaml"))
+    unknown = [path.name for path in files if path.stem not in books]
+    if not files or unknown:
+        print(f"{args.set}: no <language>.yaml files" if not files else
+              f"{args.set}: no phrasebook for {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    models = {} if args.no_model else load_models(args.model_dir)
+    results = {path.stem: measure(books[path.stem], load_cases(path, args.part), args.repeats, models.get(path.stem))
+               for path in files}
+    how = "phrasebooks and n-gram model" if models else "phrasebooks alone"
+    print(f"Set {args.set} ({args.part}), {how}. Python {platform.python_version()} on {platform.machine()}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; classify() times are the best of "
+          f"{args.repeats} runs over the set.\n")
+    print("| language | cases | correct | top-1 | urgent recall | false alarms | classify mean | classify p95 "
+          "| urgent_partial mean |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for language, r in results.items():
         print(f"| {language} | {r['cases']} | {r['correct']} | {r['correct'] / r['cases']:.3f} | "
+              f"{r['urgent_found']}/{r['urgent']} = {_ratio(r['urgent_found'], r['urgent'])} | "
+              f"{r['alarms']}/{r['others']} = {_ratio(r['alarms'], r['others'], percent=True)} | "
               f"{r['mean_ms']:.2f} ms | {r['p95_ms']:.2f} ms | {r['partial_ms']:.2f} ms |")
+    total = {key: sum(r[key] for r in results.values()) for key in ("cases", "correct", "urgent", "urgent_found",
+                                                                    "others", "alarms")}
+    print(f"| all | {total['cases']} | {total['correct']} | {total['correct'] / total['cases']:.3f} | "
+          f"{total['urgent_found']}/{total['urgent']} = {_ratio(total['urgent_found'], total['urgent'])} | "
+          f"{total['alarms']}/{total['others']} = {_ratio(total['alarms'], total['others'], percent=True)} "
+          "| | | |")
     print("\nAccuracy by confidence band (all languages):\n")
     print("| confidence | cases | accuracy |")
     print("|---|---|---|")
@@ -55,36 +90,53 @@ def main() -> int:
     return 0
 
 
-def load_cases(language: str) -> list[dict]:
-    return yaml.safe_load((CASES_DIR / f"{language}.yaml").read_text(encoding="utf-8"))
+def _ratio(part: int, whole: int, percent: bool = False) -> str:
+    if not whole:
+        return "–"
+    return f"{100 * part / whole:.1f} %" if percent else f"{part / whole:.3f}"
 
 
-def measure(book, cases: list[dict]) -> dict:
+def load_cases(path: Path, part: str = "all") -> list[dict]:
+    cases = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if part == "all":
+        return cases
+    held = part == "holdout"
+    return [case for number, case in enumerate(cases) if (number % HOLDOUT_EVERY == HOLDOUT_EVERY - 1) == held]
+
+
+def measure(book, cases: list[dict], repeats: int = REPEATS, model=None) -> dict:
     misses: dict[tuple[str, str], list[str]] = {}
     outcomes = []
     for case in cases:
-        intent = classify(case["text"], book)
+        intent = classify(case["text"], book, model)
         outcomes.append((intent.confidence, intent.name == case["intent"]))
         if intent.name != case["intent"]:
             misses.setdefault((case["intent"], intent.name), []).append(case["text"])
     texts = [case["text"] for case in cases]
+    urgent = [case for case in cases if case["intent"] in URGENT_INTENTS]
     return {
         "cases": len(cases),
         "correct": sum(ok for _, ok in outcomes),
+        "urgent": len(urgent),
+        "urgent_found": len(urgent) - sum(len(found) for (want, _), found in misses.items()
+                                          if want in URGENT_INTENTS),
+        "others": len(cases) - len(urgent),
+        "alarms": sum(len(found) for (want, got), found in misses.items()
+                      if got in URGENT_INTENTS and want not in URGENT_INTENTS),
         "misses": misses,
         "outcomes": outcomes,
-        **timings(texts, book),
+        **(timings(texts, book, repeats, model) if repeats else {"mean_ms": 0.0, "p95_ms": 0.0, "partial_ms": 0.0}),
     }
 
 
-def timings(texts: list[str], book) -> dict:
+def timings(texts: list[str], book, repeats: int = REPEATS, model=None) -> dict:
     each: dict[str, list[float]] = {}
     runs = []
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         run = []
         for text in texts:
             started = time.perf_counter()
-            classify(text, book)
+            classify(text, book, model)
             run.append(time.perf_counter() - started)
             each.setdefault(text, []).append(run[-1])
         runs.append(statistics.fmean(run))

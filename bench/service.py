@@ -24,8 +24,9 @@ ACCOUNT_SID, AUTH_TOKEN, PUBLIC = "AC" + "0" * 31 + "1", "bench-token", "https:/
 
 @contextlib.contextmanager
 def service(served: bool = False, **overrides):
-    """Yields (emulated Twilio, clock). served=True: the app on a local port and its REST client on the
-    emulator's REST API, as `ivr call` runs it (media streams need real sockets)."""
+    """Yields (emulated Twilio, clock); the app's REST client is on the emulator's REST API (the urgent
+    path rings agents through it). served=True: the app on a local port, as `ivr call` runs it (media
+    streams need real sockets); otherwise called in process."""
     folder = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
     socket = folder / "redis.sock"
     redis = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", "0", "--unixsocket",
@@ -44,9 +45,8 @@ def service(served: bool = False, **overrides):
         clock = SettableClock()
         twilio = Twilio(None, ACCOUNT_SID, AUTH_TOKEN, [])
         with contextlib.ExitStack() as stack:
-            if served:
-                rest = stack.enter_context(twilio.serve_rest())
-                settings = settings.with_(twilio_api_url=rest.url)
+            rest = stack.enter_context(twilio.serve_rest())
+            settings = settings.with_(twilio_api_url=rest.url)
             app = create_app(settings, clock=clock)
             if served:
                 server = stack.enter_context(RestServer(app))

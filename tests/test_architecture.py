@@ -18,6 +18,7 @@ from ivr.core.actions import (
     PageSecurityTeam,
     RequestCallback,
     Transfer,
+    WaitForAgent,
 )
 from ivr.runtime import Hook, Registry
 from ivr.speech.hearing import Hearing
@@ -34,7 +35,7 @@ def test_importing_the_engine_loads_no_framework_store_or_network_client():
 
 def test_every_action_the_engine_asks_of_the_world_has_exactly_one_capability_to_carry_it_out(app):
     effects = app.extensions["ivr"].registry.effects
-    assert set(effects) == {Transfer, FreezeRequest, PageSecurityTeam, Listen, JoinQueue, LeaveQueue,
+    assert set(effects) == {Transfer, WaitForAgent, FreezeRequest, PageSecurityTeam, Listen, JoinQueue, LeaveQueue,
                             RequestCallback, BookCallback, CancelCallbacks}
     with pytest.raises(ValueError, match="already has a handler"):
         effects_registry = Registry()

@@ -66,8 +66,8 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
         outcome = engine.step(flow, state, CallStarted(), now)
         record_outcome(db, call, outcome.state, outcome.actions, now)
         state, reply = Turn(rt, flow, db, call, outcome, now).carry_out()
+    rt.service(CallStore).save(state)  # before the work after the commit: an agent rung there reads it
     reply = settle(reply)
-    rt.service(CallStore).save(state)
     rt.registry.call_answered(rt)
     rt.metrics.calls_started.labels(flow.region).inc()
     _count_consent(rt, flow.region, reply)
@@ -131,8 +131,8 @@ def advance(rt: Runtime, call_sid: str, event: Event, prefix: list | None = None
         call = find_call(db, call_sid)
         record_outcome(db, call, outcome.state, outcome.actions, now)
         state, reply = Turn(rt, flow, db, call, outcome, now).carry_out()
+    store.save(state)  # before the work after the commit: an agent rung there reads it
     reply = settle(reply)
-    store.save(state)
     _count_consent(rt, flow.region, reply)
     return twiml.render([*(prefix or []), *reply], rt.url_for)
 

@@ -5,7 +5,17 @@ from twilio.twiml.voice_response import Dial, Start, Stop, VoiceResponse
 from twilio.twiml.voice_response import Gather as GatherVerb
 
 from ivr.audio.timing import speaking_seconds
-from ivr.core.actions import DialAgent, EnterQueue, Gather, Hangup, HearVia, Say, StartRecording, StopStream
+from ivr.core.actions import (
+    EnterQueue,
+    Gather,
+    Hangup,
+    HearVia,
+    HoldForAgent,
+    Redirect,
+    Say,
+    StartRecording,
+    StopStream,
+)
 
 RECORDING_EVENTS = "in-progress completed absent"
 
@@ -27,8 +37,6 @@ def render(actions, url_for) -> str:
                                 recording_status_callback_event=RECORDING_EVENTS, channels="dual", track="both",
                                 trim="do-not-trim")
                 response.append(start)
-            case DialAgent():
-                response.append(_dial(action, url_for))
             case StopStream():
                 stop = Stop()
                 stop.stream(name=action.name)
@@ -37,6 +45,10 @@ def render(actions, url_for) -> str:
                 _hear(response, action, url_for)
             case EnterQueue():
                 add_enqueue(response, action.desk, url_for)
+            case HoldForAgent():
+                _hold_for_agent(response, action, url_for)
+            case Redirect():
+                response.redirect(url_for(action.path), method="POST")
             case Hangup():
                 response.hangup()
     return str(response)
@@ -90,13 +102,41 @@ def _websocket_url(url: str) -> str:
         "ws://" + url.removeprefix("http://")
 
 
-def _dial(agent: DialAgent, url_for) -> Dial:
-    """Ring one agent; they hear the whisper (with "press 1 to accept") before being bridged."""
-    query = f"?attempt={agent.attempt}&accept={agent.accept_seconds}"
-    dial = Dial(action=url_for(f"/voice/transfer{query}"), method="POST", timeout=agent.ring_seconds,
-                caller_id=agent.caller_id, answer_on_bridge=True)
-    dial.number(agent.number, url=url_for(f"/voice/whisper{query}"), method="POST")
-    return dial
+def _hold_for_agent(response: VoiceResponse, hold: HoldForAgent, url_for) -> None:
+    """The caller while the agent rings: the prompts (in a one-key Gather whose answer, or silence,
+    comes back to the flow, which then puts them in the queue), or the prompts and their queue."""
+    if hold.prompts and hold.listen:
+        verb = GatherVerb(action=url_for("/voice/gather"), method="POST", num_digits=1, timeout=1,
+                          action_on_empty_result=True)
+        for say in hold.prompts:
+            _say(verb, say)
+        response.append(verb)
+        return
+    for say in hold.prompts:
+        _say(response, say)
+    query = f"?attempt={hold.attempt}"
+    response.enqueue(hold.queue, action=url_for(f"/voice/security/left{query}"), method="POST",
+                     wait_url=url_for(f"/voice/security/wait{query}"), wait_url_method="POST")
+
+
+def hold_for_agent(says: list[Say], quiet_seconds: int = 10) -> str:
+    """The security queue's wait music: quiet, then `says`; Twilio asks again when it runs out."""
+    response = VoiceResponse()
+    response.pause(length=quiet_seconds)
+    for say in says:
+        _say(response, say)
+    return str(response)
+
+
+def take_from_queue(says: list[Say], queue: str) -> str:
+    """The agent accepted: `says`, then the caller waiting in `queue` is put through."""
+    response = VoiceResponse()
+    for say in says:
+        _say(response, say)
+    dial = Dial()
+    dial.queue(queue)
+    response.append(dial)
+    return str(response)
 
 
 def whisper(brief: list[Say], accept_seconds: int, action_url: str, not_accepted: list[Say]) -> str:

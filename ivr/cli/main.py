@@ -4,7 +4,22 @@ from __future__ import annotations
 import click
 from dotenv import load_dotenv
 
-from ivr.cli import audit, call, callbacks, db, desks, flows, models, oncall, pages, recordings, serve, tickets, users
+from ivr.cli import (
+    audit,
+    call,
+    callbacks,
+    db,
+    desks,
+    flows,
+    intents,
+    models,
+    oncall,
+    pages,
+    recordings,
+    serve,
+    tickets,
+    users,
+)
 from ivr.settings import PROJECT_ROOT
 
 ENV_FILES = (".env", ".run/local.env", ".run/service.env")  # what serve.sh uses; the environment wins
@@ -19,5 +34,5 @@ def main() -> None:
 
 for command in (flows.flows, db.db, serve.serve, serve.worker, oncall.oncall, pages.pages, call.call,
                 callbacks.callbacks, desks.desks, models.models, recordings.recordings, tickets.tickets,
-                users.users, audit.audit):
+                users.users, audit.audit, intents.intents):
     main.add_command(command)

@@ -60,13 +60,25 @@ class ConsentRecorded:
 
 @dataclass(frozen=True)
 class Transfer:
-    """Ring the `attempt`-th person (from 0) of the on-call chain, with a whisper asking them to accept.
-    The app resolves who that is from the rota; the result comes back as a TransferEnded event."""
+    """Ring the `attempt`-th person (from 0) of the on-call chain at once, with a whisper asking them
+    to accept, while the caller waits hearing `prompts` (listening for one key when `listen`). The
+    app resolves who that is from the rota; the result comes back as a TransferEnded event."""
 
     step: str
     attempt: int
     ring_seconds: int
     accept_seconds: int
+    prompts: tuple[Say, ...] = ()
+    listen: bool = False
+
+
+@dataclass(frozen=True)
+class WaitForAgent:
+    """Keep the caller waiting for the agent of transfer `attempt`, who is being rung already (after
+    a key pressed while they waited)."""
+
+    step: str
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -124,15 +136,22 @@ class StopStream:
 
 
 @dataclass(frozen=True)
-class DialAgent:
-    """A Transfer attempt resolved by the app to one person: ring them, whisper, bridge on accept."""
+class HoldForAgent:
+    """A Transfer (or WaitForAgent) the app has rung: the caller hears `prompts` (in a one-key
+    Gather when `listen`), then waits in their own security queue `queue` until the agent who
+    accepts takes them from it."""
 
-    number: str
-    name: str
+    queue: str
     attempt: int
-    ring_seconds: int
-    accept_seconds: int
-    caller_id: str | None = None
+    prompts: tuple[Say, ...] = ()
+    listen: bool = False
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Fetch `path` (one of our webhooks) next."""
+
+    path: str
 
 
 @dataclass(frozen=True)
@@ -186,5 +205,6 @@ class CancelCallbacks:
     """Cancel the caller's pending call backs (their number, their ticket)."""
 
 
-Action = (Say | Gather | StartRecording | Hangup | Note | UpdateTicket | ConsentRecorded | Transfer | FreezeRequest
-          | RequestCallback | PageSecurityTeam | Listen | JoinQueue | LeaveQueue | BookCallback | CancelCallbacks)
+Action = (Say | Gather | StartRecording | Hangup | Note | UpdateTicket | ConsentRecorded | Transfer | WaitForAgent
+          | FreezeRequest | RequestCallback | PageSecurityTeam | Listen | JoinQueue | LeaveQueue | BookCallback
+          | CancelCallbacks)

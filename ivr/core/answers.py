@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from ivr.core.actions import BookCallback, Gather, Note, Say, StartRecording, Transfer
+from ivr.core.actions import BookCallback, FreezeRequest, Gather, Note, Say, StartRecording, Transfer, WaitForAgent
 from ivr.core.entering import (
     callback_check,
     consent_record,
@@ -18,7 +18,7 @@ from ivr.core.entering import (
 from ivr.core.events import CallbackBooked, Digits, Event, Heard, NoInput, QueueLeft, Speech, TransferEnded
 from ivr.core.flow import Flow
 from ivr.core.prompts import render, say_prompts, says_any, word_list
-from ivr.core.running import Outcome, go_urgent, run
+from ivr.core.running import Outcome, heard_urgent, run
 from ivr.core.state import CallbackOffer, CallState, Listening, QueuePlace
 from ivr.core.steps import (
     CallbackOfferStep,
@@ -35,7 +35,7 @@ from ivr.errors import EngineError
 
 def answer(flow: Flow, state: CallState, event: Event) -> Outcome:
     current = flow.steps[state.step]
-    if isinstance(event, TransferEnded) != isinstance(current, TransferStep) or \
+    if (isinstance(event, TransferEnded) and not isinstance(current, TransferStep)) or \
             (isinstance(event, Heard) and not isinstance(current, ListenStep)) or \
             (isinstance(event, QueueLeft) and not isinstance(current, QueueStep)) or \
             (isinstance(event, CallbackBooked) and not isinstance(current, CallbackOfferStep)):
@@ -88,8 +88,8 @@ def _answer_listen(flow, state, current: ListenStep, event):
     if event.source == "none":  # no recogniser for this language here: straight to the keypad
         return run(flow, state.with_(waiting=False).visiting(current.on_fail), [Note("listen_unavailable", detail)])
     state = state.with_(transcript=event.text)
-    if event.urgent:
-        return go_urgent(flow, state, "speech", [Note("intent", detail)])
+    if event.urgent and flow.urgent is not None:
+        return heard_urgent(flow, state, event.text, event.confidence, current.confirm_below, detail)
     if event.intent in (None, "other") or not event.text.strip():
         return _listen_again(flow, state, current, Note("not_understood", detail))
     state = state.with_(listening=replace(state.listening, intent=event.intent, issue=event.issue or event.intent))
@@ -134,7 +134,9 @@ def _listen_again(flow, state, current: ListenStep, note: Note):
 
 # -- the security transfer and the agents' queue -----------------------------------------------------
 
-def _answer_transfer(flow, state, current: TransferStep, event: TransferEnded):
+def _answer_transfer(flow, state, current: TransferStep, event):
+    if not isinstance(event, TransferEnded):
+        return _key_while_ringing(flow, state, current, event)
     note = Note("transfer_attempt", {"attempt": event.attempt + 1, "agent": event.agent, "outcome": event.outcome})
     if event.outcome == "accepted":
         return run(flow, state.with_(waiting=False).visiting(current.connected), [note])
@@ -142,9 +144,23 @@ def _answer_transfer(flow, state, current: TransferStep, event: TransferEnded):
         note = Note("transfer_unanswered", {"attempts": event.attempt})
         return run(flow, state.with_(waiting=False).visiting(current.unanswered), [note])
     attempt = event.attempt + 1
-    actions = [note, *say_prompts(flow, state, current.hold),
-               Transfer(state.step, attempt, current.ring_seconds, current.accept_seconds)]
+    actions = [note, Transfer(state.step, attempt, current.ring_seconds, current.accept_seconds,
+                              tuple(say_prompts(flow, state, current.hold)))]
     return Outcome(tuple(actions), state.with_(transfer=replace(state.transfer, attempt=attempt)))
+
+
+def _key_while_ringing(flow, state, current: TransferStep, event) -> Outcome:
+    """A key (or none) while the first agent's phone rings: the freeze key asks for the freeze
+    (once); either way the caller goes on waiting for the agent already being rung."""
+    actions: list = []
+    pressed = event.digits[:1] if isinstance(event, Digits) else None
+    if pressed and pressed == current.freeze_key and state.vars.get("freeze") != "requested":
+        actions += [Note("key", {"step": state.step, "key": pressed, "next": "freeze"}),
+                    FreezeRequest(received=tuple(say_prompts(flow, state, current.received)),
+                                  confirmed=tuple(say_prompts(flow, state, current.confirmed)))]
+        state = state.with_vars(freeze="requested")
+    actions.append(WaitForAgent(state.step, state.transfer.attempt or 0))
+    return Outcome(tuple(actions), state)
 
 
 def _answer_queue(flow, state, current: QueueStep, event):

@@ -24,7 +24,7 @@ from ivr.core.events import (
     TransferEnded,
 )
 from ivr.core.flow import Flow
-from ivr.core.running import Outcome, go_urgent, run
+from ivr.core.running import Outcome, answer_urgent_check, go_urgent, heard_urgent, run
 from ivr.core.state import CallState
 from ivr.errors import EngineError
 
@@ -53,6 +53,10 @@ def step(flow: Flow, state: CallState, event: Event, now: datetime) -> Outcome:
                 raise EngineError(f"call {state.call_sid}: input arrived but no question is open")
             if _is_urgent_key(flow, state, event):
                 return go_urgent(flow, state, "keypad")
+            if state.listening.checking_urgent:
+                return answer_urgent_check(flow, state, event)
+            if isinstance(event, Speech) and event.urgent and flow.urgent is not None and state.urgent is None:
+                return heard_urgent(flow, state, event.text, event.intent_confidence)  # at any question
             return answer(flow, state, event)
     raise EngineError(f"unknown event {event!r}")
 

@@ -53,7 +53,7 @@ from ivr.core.steps import (
 def enter_say(flow, state, current: SayStep):
     if current.listens:
         gather = Gather(step=state.step, prompts=tuple(say_prompts(flow, state, current.prompts)),
-                        timeout=current.wait)
+                        timeout=current.wait, speech_language=speech_language(flow, state))
         return state.with_(waiting=True), [gather], None
     return state, say_prompts(flow, state, current.prompts), current.next
 
@@ -66,7 +66,8 @@ def enter_language(flow, state, current: LanguageStep):
     prompts = tuple(Say(render(flow, state, flow.prompt(code, "language_option"), digit=key),
                         flow.language(code).say, flow.language(code).voice)
                     for key, code in current.options.items())
-    gather = Gather(step=state.step, prompts=prompts, timeout=current.timeout)
+    gather = Gather(step=state.step, prompts=prompts, timeout=current.timeout,
+                    speech_language=speech_language(flow, state))
     return state.with_(waiting=True), [gather], None
 
 
@@ -105,9 +106,11 @@ def enter_start_recording(flow, state, current: StartRecordingStep):
 
 
 def enter_transfer(flow, state, current: TransferStep):
-    actions = [*say_prompts(flow, state, current.prompts),
-               Transfer(state.step, 0, current.ring_seconds, current.accept_seconds)]
-    return state.with_(waiting=True, transfer=replace(state.transfer, attempt=0)), actions, None
+    """Ring the first person at once; the caller hears the step's prompts while it rings."""
+    prompts = tuple(say_prompts(flow, state, current.prompts))
+    ring = Transfer(state.step, 0, current.ring_seconds, current.accept_seconds, prompts,
+                    listen=bool(current.freeze_key and prompts))
+    return state.with_(waiting=True, transfer=replace(state.transfer, attempt=0)), [ring], None
 
 
 def enter_listen(flow, state, current: ListenStep, lead: tuple[Say, ...] = ()):
@@ -159,7 +162,8 @@ def enter_callback_offer(flow, state, current: CallbackOfferStep, lead: tuple[Sa
         state = state.with_(offer=replace(state.offer, stage="confirm"))
         state = state.with_vars(number_tail=callback_numbers.tail(usable.number))
         prompts = say_prompts(flow, state, ["callback_confirm_number"])
-        return state.with_(waiting=True), [Gather(state.step, lead + tuple(prompts), current.timeout)], None
+        return state.with_(waiting=True), [Gather(state.step, lead + tuple(prompts), current.timeout,
+                                                  speech_language=speech_language(flow, state))], None
     keys = ["callback_key_number"]
     if caller and not state.offer.stage and not lead:
         keys.insert(0, "callback_number_unusable")  # why we ask, the first time only
@@ -183,10 +187,15 @@ ENTER = {SayStep: enter_say, GotoStep: enter_goto, LanguageStep: enter_language,
 # -- pieces the answers share ----------------------------------------------------------------------
 
 def gather_for(flow, state, keys, timeout: int, lead: tuple[Say, ...] = ()) -> Gather:
-    lang = flow.language(state.language)
-    speech = lang.speech if flow.cloud_speech and lang.speech else None
     return Gather(step=state.step, prompts=lead + tuple(say_prompts(flow, state, keys)), timeout=timeout,
-                  speech_language=speech)
+                  speech_language=speech_language(flow, state))
+
+
+def speech_language(flow, state) -> str | None:
+    """The language tag for Twilio's speech gather at a question, where the region allows it (so an
+    urgent phrase is heard there too); None: keys only."""
+    lang = flow.language(state.language)
+    return lang.speech if flow.cloud_speech and lang.speech else None
 
 
 def consent_record(flow, state, outcome: str, method: str, keys) -> ConsentRecorded:

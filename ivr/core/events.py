@@ -16,8 +16,14 @@ class Digits:
 
 @dataclass(frozen=True)
 class Speech:
+    """Words heard at a question (Twilio's speech gather). The speech capability reads them first:
+    `intent` and `intent_confidence` are what it made of them, `urgent` when they name a takeover."""
+
     text: str
     confidence: float | None = None
+    intent: str | None = None
+    intent_confidence: float = 0.0
+    urgent: bool = False
 
 
 @dataclass(frozen=True)

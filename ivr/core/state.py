@@ -25,6 +25,7 @@ class Listening:
     intent: str | None = None  # what was heard, while it is being confirmed
     issue: str | None = None  # the keypad menu's name for that intent
     mode: str | None = None  # how the app hears the caller: stream, record or cloud
+    checking_urgent: bool = False  # "It sounds like someone may have got into your account ..." is out
 
 
 @dataclass(frozen=True)

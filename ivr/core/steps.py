@@ -29,6 +29,7 @@ class SayStep(_Model):
     to the urgent path; anything else, or nothing, goes on to `next`."""
 
     kind: Literal["say"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     prompts: list[str] = Field(min_length=1)
     next: str
     keys: dict[str, str] = {}
@@ -46,6 +47,7 @@ class LanguageStep(_Model):
     """The language menu: each option is announced in its own language."""
 
     kind: Literal["language"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     options: dict[str, str] = Field(min_length=1)  # key -> language code
     next: str
     timeout: int = Field(default=5, ge=1, le=30)
@@ -62,6 +64,7 @@ class MenuStep(_Model):
     """A keypad menu. Wrong keys and silence are retried, then the flow goes to `on_fail`."""
 
     kind: Literal["menu"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     prompts: list[str] = Field(min_length=1)
     options: dict[str, MenuOption] = Field(min_length=1)
     retries: int = Field(default=2, ge=0, le=5)
@@ -75,6 +78,7 @@ class ConsentStep(_Model):
     """Recording consent: an explicit opt-in (all-party regions) or a notice (one-party regions)."""
 
     kind: Literal["consent"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     ask: list[str] = ["consent_request"]
     notice: list[str] = ["recording_notice"]
     given: str
@@ -154,11 +158,17 @@ INTENT_PROMPTS = ("intent_cannot_login", "intent_two_factor", "intent_kyc", "int
 
 class TransferStep(_Model):
     """Warm transfer to the on-call security team: each person in the rota's chain is rung in turn
-    and hears a spoken brief with "press 1 to accept"; the caller hears `hold` between attempts."""
+    (the first at once, as the step starts) and hears a spoken brief with "press 1 to accept"; the
+    caller hears `prompts` while the first rings and `hold` between attempts, waiting in a security
+    queue of their own until an agent accepts. `freeze_key`, pressed while `prompts` play, asks for
+    an account freeze (`received` / `confirmed` said) without stopping the ring."""
 
     kind: Literal["transfer"]
-    prompts: list[str] = []  # said once, before the first ring
+    prompts: list[str] = []  # said once, while the first agent's phone rings
     hold: list[str] = ["transfer_hold"]
+    freeze_key: str | None = None
+    received: list[str] = ["freeze_received"]
+    confirmed: list[str] = ["freeze_confirmed"]
     ring_seconds: int = Field(default=20, ge=5, le=60)
     accept_seconds: int = Field(default=10, ge=3, le=30)
     connected: str  # after the conversation with the agent ends
@@ -221,6 +231,7 @@ class CallbackOfferStep(_Model):
     expect the call: as soon as it is their turn within opening hours, or the next opening."""
 
     kind: Literal["callback_offer"]
+    keys_only: str | None = None  # why this question hears keys only where the region could hear words
     countries: list[str] = []  # ISO codes callbacks may also go to, besides the region's own country
     retries: int = Field(default=2, ge=0, le=5)
     timeout: int = Field(default=10, ge=3, le=30)
@@ -281,11 +292,11 @@ def prompt_keys(step) -> list[str]:
         case CallbackOfferStep():
             return list(CALLBACK_PROMPTS)
         case TransferStep():
-            return [*step.prompts, *step.hold]
+            return [*step.prompts, *step.hold, *((*step.received, *step.confirmed) if step.freeze_key else ())]
         case FreezeStep():
             return [*step.received, *step.confirmed]
         case ListenStep():
-            return [*step.prompts, *step.again, "confirm_intent", *INTENT_PROMPTS]
+            return [*step.prompts, *step.again, "confirm_intent", "confirm_urgent", *INTENT_PROMPTS]
         case ConsentStep():
             return [*step.ask, *step.notice]
         case LanguageStep():

@@ -40,6 +40,7 @@ class Twilio:
         self._people: dict[str, list[Agent]] = {}
         self._threads: list[threading.Thread] = []
         self._live: dict[str, object] = {}  # CallSid -> running session, for REST recording control
+        self._posting: dict[int, object] = {}  # sessions waiting for the app's answer to a webhook
         self._lock = threading.Lock()
 
     # -- people --------------------------------------------------------------------------------
@@ -70,12 +71,41 @@ class Twilio:
                 status_callback=number.status_callback).run(number.voice_url, number.voice_method)
         return call
 
+    def posting(self, session, waiting: bool) -> None:
+        """A session is waiting for (or got) the app's answer to a webhook."""
+        with self._lock:
+            if waiting:
+                self._posting[id(session)] = session
+            else:
+                self._posting.pop(id(session), None)
+
+    def account_now(self) -> float | None:
+        """The account's time of the webhooks the app is answering now (the latest, if several):
+        what the app does through the REST API meanwhile happens at that moment."""
+        with self._lock:
+            times = [session.call.now for session in self._posting.values()]
+        return max(times) if times else None
+
     def place_outbound(self, entry: CallEntry, form: dict) -> None:
         """A call created through the REST API: ring the callee on a thread, like Twilio would."""
+        entry.start = self.account_now()
         thread = threading.Thread(target=run_outbound, args=(self, entry, form, Session), daemon=True)
         with self._lock:
             self._threads.append(thread)
         thread.start()
+
+    def rung_during(self, call: EmulatedCall) -> list[EmulatedCall]:
+        """The calls the app created through the REST API while it answered `call`'s webhooks (the
+        on-call agents rung for it), oldest first."""
+        if not call.fetched:
+            return []
+        first = call.fetched[0][0]
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(30.0)
+        last = call.ended_wall or float("inf")
+        return sorted((c for c in self.outbound if first <= c.created_wall <= last), key=lambda c: c.created_wall)
 
     def wait_outbound(self, timeout: float = 30.0) -> list[EmulatedCall]:
         """Wait for every REST-created call so far to finish; return them."""
@@ -91,7 +121,7 @@ class Twilio:
         return rest_api(self.ledger, self.auth_token,  # looked up per call, so a test may wrap place_outbound
                         place_call=lambda entry, form: self.place_outbound(entry, form),
                         start_recording=self._rest_start_recording,
-                        media_redirect=lambda: self.options.media_redirect)
+                        media_redirect=lambda: self.options.media_redirect, account_now=self.account_now)
 
     def serve_rest(self, port: int = 0) -> RestServer:
         """The REST API on a local port (use as a context manager); point IVR_TWILIO_API_URL at `.url`."""

@@ -33,6 +33,22 @@ class EmulatedCall:
     bridged_to: list[str] = field(default_factory=list)  # numbers the caller was connected to, in order
     stream_latencies: list[float] = field(default_factory=list)  # caller's last word -> REST update, seconds
     seconds: float = 0.0
+    # (time.monotonic(), seconds) as each webhook was requested: maps a moment of the real world (a
+    # REST call created while the app answered one of them) onto this call's own time
+    fetched: list[tuple[float, float]] = field(default_factory=list)
+    created_wall: float = 0.0  # time.monotonic() when a REST-created call was created
+    offset: float = 0.0  # the account's time when this call started (a REST call created during another's webhook)
+    ended_wall: float = 0.0  # time.monotonic() when the call ended
+
+    @property
+    def now(self) -> float:
+        """The account's time on this call: its start (`offset`) plus its own seconds."""
+        return self.offset + self.seconds
+
+    def seconds_at(self, wall: float) -> float:
+        """This call's time at the real moment `wall`: the time of the last webhook asked before it."""
+        earlier = [seconds for at, seconds in self.fetched if at <= wall]
+        return earlier[-1] if earlier else 0.0
 
     @property
     def said(self) -> list[str]:

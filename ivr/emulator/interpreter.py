@@ -69,11 +69,15 @@ class Session:
                    "I-Twilio-Idempotency-Token": str(uuid.uuid4()), "User-Agent": "TwilioProxy/1.1",
                    "Accept": "*/*"}
         started = time.monotonic()
+        self.call.fetched.append((started, self.call.seconds))
+        self.twilio.posting(self, True)
         try:
             reply = self.twilio.transport.request(method, url, params, headers)
         except TransportError as exc:
             self.call.requests.append((url, params, 0))
             return None, exc.code
+        finally:
+            self.twilio.posting(self, False)
         self.call.requests.append((url, params, reply.status))
         if time.monotonic() - started > self.options.request_budget:
             self.hear("warning", f"{url} took longer than {self.options.request_budget:.0f} s")
@@ -154,7 +158,7 @@ class Session:
 
     def rest_update(self) -> Jump | None:
         """A REST update to this call takes over between verbs (and during waits)."""
-        pending = self.twilio.ledger.take_pending(self.call.sid)
+        pending = self.twilio.ledger.take_pending(self.call.sid, self.call.now)
         if pending is None:
             return None
         kind = pending[0]
@@ -362,6 +366,7 @@ class Session:
         self.streams.clear()
         if call.status == "in-progress":
             self.end_as("no-more-verbs")
+        call.ended_wall = time.monotonic()
         self.recorder.finish()
         entry = self.twilio.ledger.calls.get(call.sid)
         if entry is not None:

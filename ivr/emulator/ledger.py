@@ -38,9 +38,13 @@ class CallEntry:
     duration: int | None = None
     created: str = field(default_factory=lambda: formatdate(usegmt=True))
     created_at: float = field(default_factory=time.time)
+    created_wall: float = field(default_factory=time.monotonic)
     # A REST update waiting to take over the live call: ("url", url, method) or ("twiml", text) or ("status", s).
     pending: tuple | None = None
     pending_at: float | None = None  # time.monotonic() when the REST update arrived
+    # The account's time when it was made (during another call's webhook): it takes effect no earlier
+    pending_due: float | None = None
+    start: float | None = None  # a REST-created call: the account's time when it was created, if known
 
 
 class Ledger:
@@ -80,10 +84,19 @@ class Ledger:
     def recording_url(self, sid: str) -> str:
         return f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}"
 
-    def take_pending(self, call_sid: str) -> tuple | None:
+    def take_pending(self, call_sid: str, now: float | None = None) -> tuple | None:
+        """The REST update waiting for this call, once the call's time (`now`) has reached it."""
         with self.lock:
             entry = self.calls.get(call_sid)
             if entry is None or entry.pending is None:
                 return None
+            if now is not None and entry.pending_due is not None and now < entry.pending_due:
+                return None
             pending, entry.pending = entry.pending, None
             return pending
+
+    def pending_due(self, call_sid: str) -> float | None:
+        """When the REST update waiting for this call takes effect (None: none waiting, or at once)."""
+        with self.lock:
+            entry = self.calls.get(call_sid)
+            return entry.pending_due if entry is not None and entry.pending is not None else None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from urllib.parse import urljoin
 
 from ivr.emulator.calls import EmulatedCall
+from ivr.emulator.queues import Bridge
 from ivr.emulator.script import HangUp, Press
 from ivr.emulator.sids import new_sid
 from ivr.emulator.twiml_doc import Jump, parse_xml
@@ -27,8 +28,11 @@ def dial(session, verb, url: str, open_session: Callable) -> Jump | None:
     if not numbers and (verb.text or "").strip():
         numbers = [verb]  # <Dial>+15551234567</Dial>
     for child in verb:
-        if child.tag not in ("Number",):
+        if child.tag not in ("Number", "Queue"):
             session.hear("warning", f"<Dial><{child.tag}> is not emulated yet")
+    queues = [child for child in verb if child.tag == "Queue"]
+    if queues:
+        return dial_queue(session, verb, queues[0])
     ring_limit = int(verb.get("timeout", "30"))
     caller_id = verb.get("callerId") or call.from_
     outcomes: list[str] = []
@@ -82,6 +86,49 @@ def dial(session, verb, url: str, open_session: Callable) -> Jump | None:
     return None
 
 
+def dial_queue(session, verb, queue) -> Jump | None:
+    """<Dial><Queue>: take the caller at the front of the queue and talk (the agent's own talk time);
+    an empty queue is waited on (real time, so the caller's side can join) until it counts as
+    `<Dial timeout>` with nobody. The caller's <Enqueue> picks the bridge up (see `enqueue`)."""
+    call, twilio = session.call, session.twilio
+    name = (queue.text or "").strip()
+    talk = getattr(session, "behaviour", None)
+    bridge = Bridge(call.to, call.sid, call.created_wall, call.seconds, talk.talk_seconds if talk else 60,
+                    at=call.now if call.offset else None)
+    deadline = time.monotonic() + session.options.dequeue_wait
+    caller = twilio.queues.take_front(name, bridge)
+    while caller is None and call.status == "in-progress" and time.monotonic() < deadline:
+        time.sleep(0.02)
+        caller = twilio.queues.take_front(name, bridge)
+    if caller is None:
+        session.advance(int(verb.get("timeout", "30")))
+        session.hear("dial", f"queue {name}: nobody waiting")
+        params = {"DialCallStatus": "no-answer", "DialCallDuration": "0", "DialBridged": "false"}
+    else:
+        session.hear("dial", f"queue {name}: connected to {caller}")
+        bridge.taken.wait(session.options.dequeue_wait)
+        session.advance(bridge.talk_seconds)
+        params = {"DialCallStatus": "completed", "DialCallSid": caller, "DialBridged": "true",
+                  "DialCallDuration": str(int(bridge.talk_seconds)), "QueueSid": twilio.queues.join_sid(name)}
+    if verb.get("action"):
+        return Jump(verb.get("action"), verb.get("method", "POST"), params)
+    return None
+
+
+def _bridged(session, bridge: Bridge, name: str) -> None:
+    """The caller waiting in `name` is put through to the call that took them: at the caller's own
+    time when that call had got so far (it was created while the app answered one of this call's
+    webhooks), and talks for as long as it does."""
+    call = session.call
+    due = bridge.at - call.offset if bridge.at is not None else call.seconds_at(bridge.ring_wall) + bridge.after
+    if due > call.seconds:
+        session.advance(due - call.seconds)
+    session.hear("dial", f"{bridge.number}: connected (from queue {name})")
+    call.bridged_to.append(bridge.number)
+    bridge.taken.set()
+    session.advance(bridge.talk_seconds)
+
+
 def _whisper(leg, number) -> bool:
     """Run the <Number url> TwiML on the agent's phone: True when it ends by running out of verbs
     (the agent is bridged), False when it hangs up on them."""
@@ -112,6 +159,14 @@ def enqueue(session, verb, url: str) -> Jump | None:
     started, result = call.seconds, None
     try:
         for _ in range(session.options.max_queue_loops):
+            due = twilio.ledger.pending_due(call.sid)
+            if due is not None and due > call.now:  # a REST update made at a later moment: wait for it
+                session.advance(due - call.now)
+            bridge = twilio.queues.bridge_for(call.sid)
+            if bridge is not None:
+                _bridged(session, bridge, name)
+                result = "bridged"
+                break
             jump = session.rest_update()
             if jump is not None:
                 session.hear("queue", f"left queue {name}: redirected")
@@ -161,6 +216,8 @@ def _hold(session, wait_url: str, method: str, name: str, queue_sid: str, starte
     for verb in document:
         if call.status != "in-progress":
             return "hangup"
+        if twilio.queues.bridged(call.sid):
+            return None  # taken from the queue: the loop puts them through
         if verb.tag == "Leave":
             return "leave"
         if verb.tag == "Redirect":
@@ -182,17 +239,20 @@ def run_outbound(twilio, entry, form: dict, open_session: Callable) -> None:
     Twilio tells the app who answered: `AnsweredBy` on the Url request, or, with `AsyncAmd`, in a
     request to `AsyncAmdStatusCallback`."""
     behaviour = twilio.next_behaviour(entry.to)
-    call = EmulatedCall(sid=entry.sid, to=entry.to, from_=entry.from_, direction="outbound-api", status="queued")
+    call = EmulatedCall(sid=entry.sid, to=entry.to, from_=entry.from_, direction="outbound-api", status="queued",
+                        created_wall=entry.created_wall, offset=entry.start or 0.0)
     twilio.outbound.append(call)
     events = tuple(form.get("StatusCallbackEvent") or ["completed"])
     events = tuple(e for event in events for e in event.split())
     session = open_session(twilio, call, [Press(k) for k in behaviour.presses], then="silence",
                            fallback_url=form.get("FallbackUrl"), status_callback=form.get("StatusCallback"),
                            callback_events=events)
+    session.behaviour = behaviour
     session.status_event("initiated", "initiated")
     entry.status = "ringing"
     session.status_event("ringing", "ringing")
     if behaviour.answer not in ("answer", "machine"):
+        session.advance(1 if behaviour.answer == "busy" else int(form.get("Timeout") or 60))  # Twilio's default
         call.status, call.ended_by = behaviour.answer, "not-answered"
         entry.status = behaviour.answer
         session.hear("ringing", f"{entry.to}: {behaviour.answer}")

@@ -114,8 +114,10 @@ def call_recording_json(ledger: Ledger, rec: RecordingEntry, fetched: bool = Fal
 
 def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, dict], None] | None = None,
              start_recording: Callable[[str, dict], RecordingEntry | None] | None = None,
-             media_redirect: Callable[[], bool] = lambda: False) -> Flask:
-    """The fake API as a Flask app. `place_call` runs a created call; `start_recording` starts one on a live call.
+             media_redirect: Callable[[], bool] = lambda: False,
+             account_now: Callable[[], float | None] | None = None) -> Flask:
+    """The fake API as a Flask app. `place_call` runs a created call; `start_recording` starts one on a live call;
+    `account_now` is the account's time of the webhook being answered (a REST update takes effect no earlier).
 
     Both callbacks get the posted parameters with StatusCallbackEvent/RecordingStatusCallbackEvent as lists.
     """
@@ -212,6 +214,7 @@ def rest_api(ledger: Ledger, auth_token: str, place_call: Callable[[CallEntry, d
             return _error(400, INVALID_CALL_STATE, "Call is not in-progress. Cannot redirect.")
         with ledger.lock:
             call.pending_at = time.monotonic()
+            call.pending_due = account_now() if account_now else None
             if status:
                 call.pending = ("status", status)
             elif form.get("Twiml"):

@@ -17,7 +17,7 @@ WORD_LISTS = ("words_yes", "words_no")
 def lint(flow: Flow) -> list[str]:
     """Every problem found in one loaded flow, each naming the file and the step."""
     return [*_unreachable(flow), *_missing_prompts(flow), *_unknown_variables(flow), *_records_before_consent(flow),
-            *_urgent_path(flow)]
+            *_urgent_path(flow), *_heard_everywhere(flow)]
 
 
 def _entries(flow: Flow) -> list[str]:
@@ -121,6 +121,26 @@ def _urgent_path(flow: Flow) -> list[str]:
             problems.append(f"{flow.source}: step '{name}': the urgent path must not depend on opening hours")
     if not any(flow.steps[name].kind == "transfer" for name in path):
         problems.append(f"{flow.source}: urgent: the path from '{flow.urgent.start}' never reaches a transfer step")
+    return problems
+
+
+QUESTION_KINDS = ("language", "menu", "consent", "callback_offer")
+
+
+def _heard_everywhere(flow: Flow) -> list[str]:
+    """Where a caller in danger may say so, every question listens for words too (Twilio's speech
+    where the region allows it), or the step or the region says why it hears keys only."""
+    if flow.urgent is None or flow.keys_only:
+        return []
+    cloud = flow.cloud_speech and all(language.speech for language in flow.languages)
+    problems = []
+    for name in sorted(_reachable(flow)):
+        step = flow.steps[name]
+        asks = step.kind in QUESTION_KINDS or (step.kind == "say" and step.listens)
+        if asks and not cloud and not getattr(step, "keys_only", None):
+            problems.append(f"{flow.source}: step '{name}': this question hears keys only, so an urgent phrase said "
+                            f"here is not heard; allow cloud_speech, or say why with keys_only: (on the step or the "
+                            f"region)")
     return problems
 
 

@@ -35,7 +35,9 @@ GAP = "..."  # in a phrase: a few words may stand here ("someone ... logged in")
 # Mandarin recognisers mostly err by homophone (被盗 -> 被到, 提币 -> 提笔), so Mandarin is also
 # compared by toneless pinyin.
 _PINYIN_LANGUAGES = frozenset({"zh"})
-_TOP_KEYS = ("units", "fillers", "negation", "hints", "intents")
+_TOP_KEYS = ("units", "fillers", "negation", "hints", "classes", "intents")
+_CLASS = re.compile(r"\{([A-Za-z_]+)\}")  # in a phrase: any word of that class ("my {funds} are {gone}")
+MAX_EXPANSIONS = 600  # phrases one written phrase may stand for
 _INTENT_KEYS = ("phrases", "weight", "negatable")
 _BOOLEAN_HINT = "YAML read a word as true/false: put yes, no, on and off in quotes (\"no\")"
 _CLAUSE_END = re.compile(r"[,;:!?，。！？；：、…]|\.(?=\s|$)")
@@ -76,6 +78,7 @@ class Phrase:
     text: str
     weight: float
     parts: tuple[Reading, ...]
+    written: str | None = None  # the phrase with word classes it was expanded from
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,17 @@ class Phrasebook:
             for part_number, part in enumerate(phrase.parts):
                 for form, key in enumerate(part.whole):
                     index.setdefault((form, key), []).append((number, part_number, len(part.units)))
+        return index
+
+    @cached_property
+    def parts_by_query(self) -> dict[tuple[str | tuple[str, ...], int, int], list[tuple[int, int]]]:
+        """(comparison key, units, form) -> (phrase number, part number) of each phrase part: a part
+        many phrases share (a word class spelled out) is looked for once."""
+        index: dict[tuple[str | tuple[str, ...], int, int], list[tuple[int, int]]] = {}
+        for number, phrase in enumerate(self.phrases):
+            for part_number, part in enumerate(phrase.parts):
+                for form, key in enumerate(part.whole):
+                    index.setdefault((key, len(part.units), form), []).append((number, part_number))
         return index
 
     @cached_property
@@ -196,6 +210,7 @@ def parse_phrasebook(language: str, data: object, rel: str) -> tuple[Phrasebook 
     fillers = _word_list(data.get("fillers", []), f"{rel}: fillers", problems)
     hints = _word_list(data.get("hints", []), f"{rel}: hints", problems)
     negation = _negation(data.get("negation", {}), rel, problems)
+    classes = _classes(data.get("classes", {}), rel, problems)
     book = Phrasebook(language=language, units=units, fillers=fillers, negation=negation, hints=hints)
     intents = data.get("intents")
     if not isinstance(intents, dict):
@@ -216,12 +231,75 @@ def parse_phrasebook(language: str, data: object, rel: str) -> tuple[Phrasebook 
             problems.append(f"{where}: negatable must be true or false")
         elif not spec.get("negatable", True):
             negatable.discard(name)
-        phrases.extend(_phrases(book, name, spec.get("phrases"), where, problems))
+        phrases.extend(_phrases(book, name, _expanded(spec.get("phrases"), classes, where, problems), where,
+                                problems))
     problems.extend(f"{rel}: intent '{name}': missing; every phrasebook needs it, or callers in danger "
                     f"are not recognised" for name in REQUIRED_INTENTS if name not in intents)
+    phrases = _without_repeats(phrases)
     problems.extend(_duplicates(phrases, rel))
     return replace(book, phrases=tuple(phrases), weights=MappingProxyType(weights),
                    negatable=frozenset(negatable)), problems
+
+
+def _classes(spec: object, rel: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    """Word classes: a name and the words (or short phrases) that may stand for it in a phrase."""
+    if not isinstance(spec, dict):
+        problems.append(f"{rel}: classes: must map class names to lists of words")
+        return {}
+    return {str(name): _word_list(words, f"{rel}: classes.{name}", problems) for name, words in spec.items()}
+
+
+def _expanded(items: object, classes: dict[str, tuple[str, ...]], where: str, problems: list[str]) -> object:
+    """Each phrase with {class} in it, once per combination of its classes' words (marked as expanded)."""
+    if not isinstance(items, list):
+        return items
+    out: list = []
+    for item in items:
+        text = item.get("phrase") if isinstance(item, dict) else item
+        if not isinstance(text, str) or not _CLASS.search(text):
+            out.append(item)
+            continue
+        unknown = [name for name in _CLASS.findall(text) if name not in classes]
+        if unknown:
+            problems.append(f"{where}: phrase '{text}': no word class '{unknown[0]}' under classes:")
+            continue
+        variants = [""]
+        for piece in _pieces(text):
+            choices = classes[piece[1:-1]] if _CLASS.fullmatch(piece) else (piece,)
+            variants = [v + c for v in variants for c in choices]
+            if len(variants) > MAX_EXPANSIONS:
+                problems.append(f"{where}: phrase '{text}' stands for more than {MAX_EXPANSIONS} phrases; "
+                                f"split it or use smaller classes")
+                variants = []
+                break
+        weight = item.get("weight", 1.0) if isinstance(item, dict) else 1.0
+        out.extend({"phrase": variant, "weight": weight, "written": text} for variant in variants)
+    return out
+
+
+def _pieces(text: str) -> list[str]:
+    """'my {funds} are {gone}' -> ['my ', '{funds}', ' are ', '{gone}']."""
+    pieces, last = [], 0
+    for match in _CLASS.finditer(text):
+        pieces += [text[last:match.start()], match.group(0)]
+        last = match.end()
+    return [piece for piece in [*pieces, text[last:]] if piece]
+
+
+def _without_repeats(phrases: list[Phrase]) -> list[Phrase]:
+    """A phrase a word class spelled out again (the same words as one before it) is dropped quietly."""
+    def key(phrase: Phrase) -> tuple:
+        return tuple(part.whole[0] for part in phrase.parts)
+
+    seen = {key(phrase) for phrase in phrases if phrase.written is None}  # written out: reported if twice
+    kept = []
+    for phrase in phrases:
+        if phrase.written is not None:
+            if key(phrase) in seen:
+                continue
+            seen.add(key(phrase))
+        kept.append(phrase)
+    return kept
 
 
 def _phrases(book: Phrasebook, intent: str, items: object, where: str, problems: list[str]) -> list[Phrase]:
@@ -247,7 +325,8 @@ def _phrase(book: Phrasebook, intent: str, number: int, item: object, where: str
         problems.append(f"{where}: phrase '{text}' has an empty part once fillers and punctuation are "
                         f"removed, or a clause break (, . ?); a gap ({GAP}) must stand between words")
         return None
-    return Phrase(intent, text, _weight(weight, f"{where}: phrase '{text}'", problems), parts)
+    written = item.get("written") if isinstance(item, dict) else None
+    return Phrase(intent, text, _weight(weight, f"{where}: phrase '{text}'", problems), parts, written)
 
 
 def _duplicates(phrases: list[Phrase], rel: str) -> list[str]:

@@ -8,19 +8,21 @@ May import: ivr.calls, ivr.core, ivr.flows, ivr.db and the platform modules; no 
 """
 from __future__ import annotations
 
-from ivr.core.actions import FreezeRequest, PageSecurityTeam, Transfer
+from ivr.core.actions import FreezeRequest, PageSecurityTeam, Transfer, WaitForAgent
 from ivr.runtime import Registry, Runtime
-from ivr.security import effects, reconciler
+from ivr.security import effects, reconciler, warm_transfer
 from ivr.security.rota_store import sync_rota
 
 
 def includeme(registry: Registry) -> None:
     registry.effect(Transfer, effects.ring_on_call_agent)
+    registry.effect(WaitForAgent, effects.keep_waiting)
     registry.effect(FreezeRequest, effects.request_freeze)
     registry.effect(PageSecurityTeam, effects.page_security_team)
     registry.runtime_ready.add(_load_rota)
     registry.call_answered.add(reconciler.keep_reconciling)  # after Redis lost its data, the next call brings it back
     registry.worker_started.add(reconciler.keep_reconciling)
+    registry.call_ended.add(warm_transfer.hang_up_agents)
 
 
 def _load_rota(rt: Runtime) -> None:

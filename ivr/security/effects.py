@@ -1,6 +1,6 @@
 """What the security capability does when the engine asks: ring the next person of the on-call
-chain (Transfer), send the caller's freeze request to the account system (FreezeRequest), page
-the on-call team (PageSecurityTeam)."""
+chain at once while the caller waits (Transfer, WaitForAgent), send the caller's freeze request to
+the account system (FreezeRequest), page the on-call team (PageSecurityTeam)."""
 from __future__ import annotations
 
 import logging
@@ -9,10 +9,10 @@ from dataclasses import replace
 from ivr.calls.lifecycle import note_on_call
 from ivr.calls.records import caller_number, security_brief
 from ivr.calls.turn import Turn
-from ivr.core.actions import DialAgent, FreezeRequest, PageSecurityTeam, Transfer
+from ivr.core.actions import FreezeRequest, HoldForAgent, PageSecurityTeam, Redirect, Transfer, WaitForAgent
 from ivr.core.events import TransferEnded
-from ivr.security import freeze, paging
-from ivr.security.warm_transfer import chain_for
+from ivr.security import freeze, paging, warm_transfer
+from ivr.security.warm_transfer import chain_for, queue_name
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,28 @@ def ring_on_call_agent(turn: Turn, action: Transfer) -> None:
         return
     person = chain[action.attempt]
     turn.note("transfer_ringing", attempt=action.attempt + 1, agent=person.name, number=person.phone, team=team.name)
-    turn.emit(DialAgent(person.phone, person.name, action.attempt, action.ring_seconds, action.accept_seconds,
-                        caller_id=turn.call.to_number))
+    rt, call_sid, caller_id = turn.rt, turn.call.call_sid, turn.call.to_number
+
+    def ring_now() -> list:
+        """After the commit and once the call's state is saved (the agent's whisper reads it)."""
+        try:
+            warm_transfer.ring(rt, call_sid, person.phone, caller_id, action.attempt, action.ring_seconds,
+                               action.accept_seconds)
+        except Exception as exc:  # Twilio's API unreachable or refusing: on to the next person
+            log.exception("call %s: could not ring %s", call_sid, person.name)
+            note_on_call(rt, call_sid, "transfer_ring_failed", attempt=action.attempt + 1, agent=person.name,
+                         error=f"{exc.__class__.__name__}: {exc}"[:300])
+            return [*action.prompts, Redirect(f"/voice/transfer?attempt={action.attempt}&status=failed")]
+        return [HoldForAgent(queue_name(call_sid), action.attempt, action.prompts, action.listen)]
+
+    turn.after_commit(ring_now)
+
+
+def keep_waiting(turn: Turn, action: WaitForAgent) -> None:
+    """The caller pressed a key (or none) while the agent rings: back to waiting for them."""
+    if turn.state.ended or turn.state.step != action.step or turn.state.transfer.attempt != action.attempt:
+        return
+    turn.emit(HoldForAgent(queue_name(turn.call.call_sid), action.attempt))
 
 
 def request_freeze(turn: Turn, action: FreezeRequest) -> None:

@@ -1,5 +1,7 @@
-"""The warm transfer to the on-call security agent: who to ring (the rota), the whisper the agent
-hears before accepting, and what each attempt's result means for the caller."""
+"""The warm transfer to the on-call security agent: who to ring (the rota), ringing them at once
+through the REST API while the caller waits in a security queue of their own, the whisper the agent
+hears before accepting (1 takes the caller from that queue), and what each attempt's result means
+for the caller."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session
 from ivr.calls import twiml
 from ivr.calls.lifecycle import advance, note_on_call
 from ivr.calls.store import CallStore
-from ivr.core.actions import Say
+from ivr.core.actions import HoldForAgent, Say
 from ivr.core.events import TransferEnded
 from ivr.core.flow import Flow
 from ivr.core.state import CallState
@@ -25,6 +27,13 @@ LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "zh": "Mandarin", "yue": "Ca
 ISSUE_WORDS = {"account_takeover": "Account takeover or stolen funds"}
 DIAL_OUTCOMES = {"busy": "busy", "no-answer": "no-answer", "failed": "failed", "canceled": "no-answer"}
 AGENT_KEY = "ivr:agent:{sid}:{attempt}"
+AGENT_CALL_KEY = "ivr:agent-call:{sid}:{attempt}"
+FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
+
+
+def queue_name(call_sid: str) -> str:
+    """The caller's own Twilio queue while the agent is rung (Twilio allows 64 characters)."""
+    return f"security-{call_sid}"
 
 
 def chain_for(db: Session, flow: Flow, state: CallState, now: datetime) -> tuple[Team | None, list[Person]]:
@@ -49,6 +58,84 @@ def agent_did(rt: Runtime, call_sid: str, attempt: int) -> str | None:
     return rt.redis.get(AGENT_KEY.format(sid=call_sid, attempt=attempt))
 
 
+# -- ringing the agent, the caller waiting ----------------------------------------------------------
+
+def ring(rt: Runtime, call_sid: str, number: str, caller_id: str | None, attempt: int, ring_seconds: int,
+         accept_seconds: int) -> str:
+    """Call the agent through the REST API now; their phone rings while the caller hears the
+    prompts. They get the whisper on answering; the call's end reports back for the next attempt."""
+    query = f"attempt={attempt}&parent={call_sid}"
+    agent = rt.twilio.calls.create(to=number, from_=caller_id, method="POST", timeout=ring_seconds,
+                                   url=rt.url_for(f"/voice/whisper?{query}&accept={accept_seconds}"),
+                                   status_callback=rt.url_for(f"/voice/security/agent?{query}"),
+                                   status_callback_method="POST", status_callback_event=["completed"])
+    rt.redis.set(AGENT_CALL_KEY.format(sid=call_sid, attempt=attempt), agent.sid, ex=rt.settings.call_state_ttl)
+    return agent.sid
+
+
+def agent_call_ended(rt: Runtime, parent_sid: str, attempt: int, status: str) -> None:
+    """The agent's call of `attempt` is over. Unless they accepted (then the caller's queue reports
+    the conversation's end), the caller is moved out of their queue to hear what comes next."""
+    if status not in FINAL_STATUSES:
+        return
+    state = rt.service(CallStore).load(parent_sid)
+    if state is None or state.ended or state.transfer.attempt != attempt or \
+            agent_did(rt, parent_sid, attempt) == "accepted":
+        return
+    rt.twilio.calls(parent_sid).update(url=rt.url_for(f"/voice/transfer?attempt={attempt}&status={status}"),
+                                       method="POST")
+
+
+def hang_up_agents(rt: Runtime, state: CallState) -> None:
+    """The caller is gone: stop ringing (or hang up) the agent of the transfer still out."""
+    if state.transfer.attempt is None:
+        return
+    attempt = state.transfer.attempt
+    agent_sid = rt.redis.get(AGENT_CALL_KEY.format(sid=state.call_sid, attempt=attempt))
+    if not agent_sid or agent_did(rt, state.call_sid, attempt) == "accepted":
+        return
+    for status in ("canceled", "completed"):  # still ringing: canceled; answered: completed (hung up)
+        try:
+            rt.twilio.calls(agent_sid).update(status=status)
+            return
+        except Exception:  # the agent's call may be over already; the whisper tells them anyway
+            log.info("could not set agent call %s of call %s to %s", agent_sid, state.call_sid, status)
+
+
+def keep_waiting(rt: Runtime, call_sid: str) -> str:
+    """TwiML for a caller who should still be waiting for the agent being rung (a stale report or
+    a queue that let them go by mistake): back into their queue; otherwise nothing to do."""
+    state = rt.service(CallStore).load(call_sid)
+    if state is None or state.ended or not state.waiting or state.transfer.attempt is None or \
+            getattr(rt.flows.flows[state.region].steps.get(state.step), "kind", None) != "transfer":
+        return twiml.speak([])
+    return twiml.render([HoldForAgent(queue_name(call_sid), state.transfer.attempt)], rt.url_for)
+
+
+def wait_music(rt: Runtime, call_sid: str) -> str:
+    """The caller's security queue: quiet, then "please stay on the line", again and again."""
+    state = rt.service(CallStore).load(call_sid)
+    says = []
+    if state is not None and state.region in rt.flows.flows:
+        flow = rt.flows.flows[state.region]
+        step = flow.steps.get(state.step)
+        keys = getattr(step, "hold", None) or ["transfer_hold"]
+        says = _agent_words(rt, flow, state.language, keys) if state.language in flow.language_codes else []
+    return twiml.hold_for_agent(says)
+
+
+def left_queue(rt: Runtime, call_sid: str, attempt: int, result: str) -> str:
+    """The caller's security queue let them go: bridged to the agent and now over, hung up, or
+    (rarely) an error, after which they wait again."""
+    if result == "bridged":
+        body = transfer_result(rt, call_sid, attempt, "completed")
+        return body if body is not None else twiml.speak([])
+    if result in ("hangup", "redirected", "redirected-from-bridged", "bridging-in-process"):
+        return twiml.speak([])
+    log.warning("security queue of call %s: left with %s; back in it", call_sid, result)
+    return keep_waiting(rt, call_sid)
+
+
 # -- the agent's side -----------------------------------------------------------------------------
 
 def whisper(rt: Runtime, parent_sid: str, attempt: int, accept_seconds: int) -> str:
@@ -67,7 +154,7 @@ def whisper(rt: Runtime, parent_sid: str, attempt: int, accept_seconds: int) -> 
               "caller_words": f"The caller said: {' '.join(transcript.split()[:12])}." if transcript else ""}
     brief = _agent_words(rt, flow, language, ["agent_brief", "agent_accept"], values)
     not_accepted = _agent_words(rt, flow, language, ["agent_not_accepted"])
-    action = rt.url_for(f"/voice/whisper/answer?attempt={attempt}")
+    action = rt.url_for(f"/voice/whisper/answer?attempt={attempt}&parent={parent_sid}")
     return twiml.whisper(brief, accept_seconds, action, not_accepted)
 
 
@@ -78,10 +165,10 @@ def whisper_answer(rt: Runtime, parent_sid: str, attempt: int, digits: str, agen
     flow = rt.flows.flows.get(state.region) if state else None
     language = (rt.flows.rota.teams[state.transfer.team].language
                 if live and rt.flows.rota and state.transfer.team in rt.flows.rota.teams else "en")
-    if live and digits == "1":
+    if live and digits == "1" and state.transfer.attempt == attempt:
         mark_agent(rt, parent_sid, attempt, "accepted")
         note_on_call(rt, parent_sid, "transfer_accepted", attempt=attempt + 1, agent_call=agent_sid)
-        return twiml.speak(_agent_words(rt, flow, language, ["agent_connecting"]))
+        return twiml.take_from_queue(_agent_words(rt, flow, language, ["agent_connecting"]), queue_name(parent_sid))
     note_on_call(rt, parent_sid, "transfer_declined", attempt=attempt + 1, agent_call=agent_sid, key=digits or None)
     return twiml.speak(_agent_words(rt, flow, language, ["agent_not_accepted"]), hang_up=True)
 

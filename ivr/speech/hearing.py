@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ivr.core.flow import Flow
 from ivr.settings import Settings
 from ivr.speech import intent as intents
+from ivr.speech.ngram import MODEL_DIR, load_models
 from ivr.speech.voice_models import check_models, load_model, model_paths
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class Hearing:
         self.settings = settings
         self.books = dict(books)  # language -> Phrasebook, checked with the flows
         self.models = model_paths()
+        self.ngrams = load_models(settings.flows_dir / MODEL_DIR)  # language -> NgramModel
 
     def mode(self, flow: Flow, language: str) -> str:
         """stream, record, cloud or none, for a caller speaking `language` in `flow`'s region."""
@@ -59,7 +61,7 @@ class Hearing:
 
     def classify(self, text: str, language: str) -> intents.Intent:
         book = self.books.get(language)
-        return intents.classify(text, book) if book and text.strip() else intents.NOTHING
+        return intents.classify(text, book, self.ngrams.get(language)) if book and text.strip() else intents.NOTHING
 
     def urgent_partial(self, text: str, language: str) -> intents.Intent | None:
         book = self.books.get(language)

@@ -8,6 +8,11 @@ A match the caller negated ("I was not hacked", "没有被盗", "해킹 안 당�
 matches overlap, the longest claims the words, so "a withdrawal I didn't make" is a takeover, not a
 withdrawal. Each intent's evidence grows with its matches; the confidence is the winner's evidence
 less half the runner-up's, so a close call between two intents is reported as unsure.
+
+With a trained n-gram model (`ngram`, flows/intents/model/) as a second opinion, the model decides
+when the phrasebook found nothing, was unsure, or the model is far surer of another intent; its
+guess alone is never "sure" (MODEL_CONFIDENCE), so the IVR asks the caller to confirm it. (These
+thresholds were chosen on the held-out quarter of the development set; see bench/RESULTS.md.)
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Indel, Levenshtein
 
 from ivr.flows.phrasebooks import BREAK, GAP, INTENT_NAMES, Phrase, Phrasebook, Reading, load_phrasebooks
+from ivr.speech.ngram import NgramModel
 
 __all__ = ["INTENT_NAMES", "URGENT_INTENTS", "Intent", "Phrasebook", "classify", "grammar",
            "load_phrasebooks", "urgent_partial"]
@@ -33,6 +39,10 @@ _GAP_UNITS = {"words": 4, "characters": 8, "syllables": 8}  # how much may stand
 # Letters and jamo may be swapped (hackd, 입금/임금 differ by one); a Chinese character or syllable
 # swapped for another is another word, so there only a dropped or added one (了, 的) is tolerated.
 _EDITS = {"words": Levenshtein, "characters": Indel, "syllables": Levenshtein}
+MODEL_OVERRULES = 40.0  # the model's margin over its runner-up beyond which it overrules a sure phrasebook
+MODEL_URGENT_MARGIN = 10.0  # an urgent guess of the model alone needs this margin (false alarms)
+PHRASEBOOK_SURE = 0.75  # below this the phrasebook's guess gives way to the model's
+MODEL_CONFIDENCE = 0.6  # the model's guess alone: below the sure threshold, so the caller confirms it
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,28 @@ class _Match:
         return self.phrase.intent
 
 
-def classify(text: str, book: Phrasebook) -> Intent:
-    """The intent a transcript names; Intent('other', 0.0, ...) when nothing un-negated matched."""
+def classify(text: str, book: Phrasebook, model: NgramModel | None = None) -> Intent:
+    """The intent a transcript names, by the phrasebook and (when given) the n-gram model."""
+    found = by_phrasebook(text, book)
+    if model is None:
+        return found
+    guess, margin = model.predict(text)
+    if guess == found.name:
+        return found  # agreeing does not make an unsure phrase sure: a garbled transcript is still asked about
+    if found.phrase is not None and found.confidence >= PHRASEBOOK_SURE and margin <= MODEL_OVERRULES:
+        return found  # a phrase the support team wrote, "other" ones ("it was me") included
+    if guess in URGENT_INTENTS and found.name not in URGENT_INTENTS and margin < MODEL_URGENT_MARGIN:
+        if found.name != "other":
+            return found  # an urgent guess by the model alone must be clear; else the phrasebook's
+        guess = model.runner_up(text)
+    if guess == "other":
+        return NOTHING
+    return Intent(guess, MODEL_CONFIDENCE, guess in URGENT_INTENTS, None)
+
+
+def by_phrasebook(text: str, book: Phrasebook) -> Intent:
+    """The intent a transcript names by the phrasebook; Intent('other', 0.0, ...) when nothing
+    un-negated matched."""
     matches = [m for m in _claimed(_matches(book.read(text), book)) if not m.negated]
     evidence = _evidence(matches, book)
     if not evidence:
@@ -153,13 +183,11 @@ def _part_hits(reading: Reading, book: Phrasebook) -> dict[tuple[int, int], list
                 for number, part_number, units in book.parts_by_key.get((form, key), ()):
                     if abs(units - size) <= 1:
                         record((number, part_number), span, len(key), 0, len(key), form)
-    for number, phrase in enumerate(book.phrases):
-        for part_number, part in enumerate(phrase.parts):
-            n = len(part.units)
-            for form, query in enumerate(part.whole):
-                allowed = _allowed_edits(len(query))
-                for span, edits, length in windows.near(query, n, form, allowed) if allowed else ():
-                    record((number, part_number), span, len(query), edits, length, form)
+    for (query, n, form), owners in book.parts_by_query.items():  # each distinct part once
+        allowed = _allowed_edits(len(query))
+        for span, edits, length in windows.near(query, n, form, allowed) if allowed else ():
+            for owner in owners:
+                record(owner, span, len(query), edits, length, form)
     return {part_id: list(spans.values()) for part_id, spans in best.items()}
 
 

@@ -8,12 +8,13 @@ its transcript. A request for a listen that is already over gets the call's last
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from ivr.calls import lifecycle
 from ivr.calls.store import CallStore
 from ivr.calls.twiml import stream_name
 from ivr.core.actions import StopStream
-from ivr.core.events import Digits, Heard
+from ivr.core.events import Digits, Heard, Speech
 from ivr.core.state import CallState
 from ivr.runtime import Runtime
 from ivr.speech.hearing import Decision, Hearing, heard_key
@@ -61,6 +62,16 @@ def from_cloud(rt: Runtime, call_sid: str, attempt: int, speech: str, digits: st
     if digits:  # a key instead of words: the urgent key, or the keypad menu
         return lifecycle.advance(rt, call_sid, Digits(digits))
     return lifecycle.advance(rt, call_sid, _heard(rt.service(Hearing).decide(speech, state.language, "cloud"), "cloud"))
+
+
+def read_words(rt: Runtime, call_sid: str, speech: Speech) -> Speech:
+    """Words said at any question (Twilio's speech gather): what they name, so an urgent phrase
+    takes the call to the security path wherever the caller says it."""
+    state = rt.service(CallStore).load(call_sid)
+    if state is None or not speech.text.strip():
+        return speech
+    found = rt.service(Hearing).classify(speech.text, state.language)
+    return replace(speech, intent=found.name, intent_confidence=found.confidence, urgent=found.urgent)
 
 
 def _heard(decision: Decision, source: str) -> Heard:

@@ -55,8 +55,10 @@ class StreamListener:
             self._final(result.text, "final")
         elif result is not None:
             urgent = self.hearing.urgent_partial(result.text, self.language)
-            if urgent is not None:
-                self._decide(" ".join([*self.heard, result.text]), "partial")
+            if urgent is not None:  # a near-exact urgent phrase, not negated: decided by that phrase
+                text = " ".join([*self.heard, result.text])
+                self._deliver(Decision(text=text, intent=urgent.name, confidence=urgent.confidence, urgent=True,
+                                       issue=urgent.issue, decided_by="partial"))
         if not self.decided and self.voiced and self.quiet_ms >= self.hearing.settings.speech_end_ms:
             self._final(self.recognizer.finish().text, "silence")
         self._maybe_give_up()

@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, request
 
-from ivr.calls import lifecycle, twiml
+from ivr.calls import lifecycle
 from ivr.calls.callers import caller_from
 from ivr.calls.records import FINAL_STATUSES, Arrival
 from ivr.core.events import Digits, NoInput, Speech
@@ -34,7 +34,10 @@ def incoming():
 @answers_twiml
 def gather():
     form = request.form
-    return lifecycle.advance(runtime(), form["CallSid"], _answer_event(form))
+    event = _answer_event(form)
+    if isinstance(event, Speech):
+        event = listen_results.read_words(runtime(), form["CallSid"], event)
+    return lifecycle.advance(runtime(), form["CallSid"], event)
 
 
 def _answer_event(form):
@@ -42,7 +45,7 @@ def _answer_event(form):
         return Digits(form["Digits"])
     if form.get("SpeechResult"):
         confidence = form.get("Confidence")
-        return Speech(form["SpeechResult"], float(confidence) if confidence else None)
+        return Speech(form["SpeechResult"][:1000], float(confidence) if confidence else None)
     return NoInput()
 
 
@@ -85,17 +88,50 @@ def recording():
                 channels=form.get("RecordingChannels"))
 
 
-# -- the security fast path's transfer: the caller's <Dial> and the agent's whisper -----------------
+# -- the security fast path: the agent rung through the REST API, the caller in their own queue ----
+# The query's `parent` (the caller's CallSid) and `attempt` are ours, covered by Twilio's signature.
 
 @bp.post("/transfer")
 @twilio_signed
 @answers_twiml
 def transfer():
-    """The caller's <Dial> to one on-call agent ended: bridged and over, or not answered/accepted."""
+    """One attempt is over for the caller (moved here from their queue): not answered, busy, not
+    accepted, or the agent could not be rung; the flow says what follows."""
     form = request.form
     attempt = request.args.get("attempt", type=int, default=0)
-    body = warm_transfer.transfer_result(runtime(), form["CallSid"], attempt, form.get("DialCallStatus", "failed"))
-    return body if body is not None else str(twiml.speak([]))
+    status = request.args.get("status") or form.get("DialCallStatus", "failed")
+    body = warm_transfer.transfer_result(runtime(), form["CallSid"], attempt, status[:20])
+    return body if body is not None else warm_transfer.keep_waiting(runtime(), form["CallSid"])
+
+
+@bp.post("/security/wait")
+@twilio_signed
+@answers_twiml
+def security_wait():
+    """The caller's security queue asks what to play while they wait."""
+    return warm_transfer.wait_music(runtime(), request.form["CallSid"])
+
+
+@bp.post("/security/left")
+@twilio_signed
+@answers_twiml
+def security_left():
+    """The caller left their security queue (<Enqueue action>)."""
+    form = request.form
+    return warm_transfer.left_queue(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
+                                    form.get("QueueResult", "")[:40])
+
+
+@bp.post("/security/agent")
+@twilio_signed
+def security_agent():
+    """Status callback of the agent's call: its end moves the caller on unless they accepted."""
+    form = request.form
+    parent = _call_sid(request.args.get("parent", ""))
+    if parent:
+        warm_transfer.agent_call_ended(runtime(), parent, request.args.get("attempt", type=int, default=0),
+                                       form.get("CallStatus", ""))
+    return "", 204
 
 
 @bp.post("/whisper")
@@ -103,8 +139,9 @@ def transfer():
 @agent_safe
 def whisper():
     form = request.form
-    return warm_transfer.whisper(runtime(), form["ParentCallSid"], request.args.get("attempt", type=int, default=0),
-                          request.args.get("accept", type=int, default=10))
+    parent = _call_sid(request.args.get("parent") or form.get("ParentCallSid", ""))
+    return warm_transfer.whisper(runtime(), parent, request.args.get("attempt", type=int, default=0),
+                                 request.args.get("accept", type=int, default=10))
 
 
 @bp.post("/whisper/answer")
@@ -112,9 +149,15 @@ def whisper():
 @agent_safe
 def whisper_answer():
     form = request.form
+    parent = _call_sid(request.args.get("parent") or form.get("ParentCallSid", ""))
     attempt = request.args.get("attempt", type=int, default=0)
-    return warm_transfer.whisper_answer(runtime(), form["ParentCallSid"], attempt, form.get("Digits", ""),
-                                        form.get("CallSid", ""))
+    return warm_transfer.whisper_answer(runtime(), parent, attempt, form.get("Digits", ""), form.get("CallSid", ""))
+
+
+def _call_sid(value: str) -> str:
+    """A CallSid as Twilio writes them (CA and 32 hex digits), or ''."""
+    return value if len(value) == 34 and value.startswith("CA") and all(c in "0123456789abcdefABCDEF"
+                                                                        for c in value[2:]) else ""
 
 
 # -- listen steps: what the caller said, heard by a media stream, a recording or Twilio ----------

@@ -208,9 +208,10 @@ def test_an_urgent_call_back_goes_straight_to_the_security_team(world, clock, se
     world.twilio.person(EMMA, Agent())
     placing.place(world.rt, request.key, 1, owner="test")
     world.twilio.wait_outbound(20)
-    [call] = world.twilio.outbound
+    [call] = [placed for placed in world.twilio.outbound if placed.to == "+447400123485"]
     assert call.said[0].startswith("This is the United Kingdom support line returning your call about ticket")
-    assert "We are connecting you to our security team now." in call.said and call.legs[0].to == EMMA
+    assert "We are connecting you to our security team now." in call.said
+    assert [agent.to for agent in world.twilio.rung_during(call)] == [EMMA] and call.bridged_to == [EMMA]
     assert world.request("+447400123485").status == "completed"
 
 

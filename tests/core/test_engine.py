@@ -6,7 +6,19 @@ import textwrap
 import pytest
 
 from ivr.core import engine
-from ivr.core.actions import ConsentRecorded, Gather, Hangup, JoinQueue, Note, Say, StartRecording, UpdateTicket
+from ivr.core.actions import (
+    ConsentRecorded,
+    FreezeRequest,
+    Gather,
+    Hangup,
+    JoinQueue,
+    Note,
+    Say,
+    StartRecording,
+    Transfer,
+    UpdateTicket,
+    WaitForAgent,
+)
 from ivr.core.entering import ENTER
 from ivr.core.events import CallEnded, CallStarted, Digits, Heard, NoInput, Speech
 from ivr.core.state import CallState
@@ -57,7 +69,7 @@ def spoken(outcome) -> list[str]:
     for action in outcome.actions:
         if isinstance(action, Say):
             texts.append(action.text)
-        if isinstance(action, Gather):
+        if isinstance(action, Gather | Transfer):
             texts.extend(p.text for p in action.prompts)
     return texts
 
@@ -394,36 +406,80 @@ def test_the_urgent_key_leaves_any_question_for_the_security_path(flows, before,
     after = engine.step(flow, waiting.state, Digits("9"), WEEKDAY_NOON_LA)
     assert Note("urgent", {"trigger": "keypad", "from_step": question}) in after.actions
     assert UpdateTicket({"status": "security", "category": "account_takeover", "priority": "P1"}) in after.actions
-    assert after.state.step == "security_connecting" and after.state.urgent == "keypad"
+    assert after.state.step == "security_transfer" and after.state.urgent == "keypad"
+    [ring] = of(after, Transfer)  # the first agent is rung at once, while the caller hears the prompts
+    assert ring.attempt == 0 and ring.listen and "connecting you to our security team" in ring.prompts[0].text
+
+
+URGENT_WORDS = Speech("somebody hacked my account and stole my bitcoin", 0.9, "account_takeover", 0.9, True)
+
+
+@pytest.mark.parametrize("before, question", [
+    (None, "greeting"), ([], "choose_language"), ([Digits("1")], "consent"), ([Digits("1"), Digits("1")], "describe"),
+    ([Digits("1"), Digits("1"), Digits("*")], "issue_menu"),
+])
+def test_an_urgent_phrase_at_any_question_takes_the_call_to_the_security_path(flows, before, question):
+    flow = flows.flows["us"]  # cloud speech: every question listens for words too
+    waiting = start(flow) if before is None else run(flow, before)[-1]
+    assert waiting.state.step == question
+    assert all(g.speech_language == "en-US" for g in of(waiting, Gather))
+    after = engine.step(flow, waiting.state, URGENT_WORDS, WEEKDAY_NOON_LA)
+    assert after.state.step == "security_transfer" and after.state.urgent == "speech"
+    assert after.state.transcript == URGENT_WORDS.text and of(after, Transfer)
+
+
+def test_an_unsure_urgent_phrase_is_asked_about_and_no_goes_back_to_the_question(flows):
+    flow = flows.flows["us"]
+    consent = run(flow, [Digits("1")])[-1]
+    unsure = Speech("my money is missing", 0.9, "account_takeover", 0.6, True)
+    asked = engine.step(flow, consent.state, unsure, WEEKDAY_NOON_LA)
+    assert spoken(asked) == ["It sounds like someone may have got into your account. To reach our security team "
+                             "now, press 9 or say yes."]
+    assert asked.state.step == "consent" and asked.state.listening.checking_urgent
+    yes = engine.step(flow, asked.state, Speech("yes please"), WEEKDAY_NOON_LA)
+    assert yes.state.step == "security_transfer" and yes.state.urgent == "speech"
+    nine = engine.step(flow, asked.state, Digits("9"), WEEKDAY_NOON_LA)
+    assert nine.state.step == "security_transfer" and nine.state.urgent == "keypad"
+    no = engine.step(flow, asked.state, Speech("no"), WEEKDAY_NOON_LA)
+    assert no.state.step == "consent" and no.state.waiting and not no.state.listening.checking_urgent
+    assert Note("urgent_rejected", {"step": "consent", "method": "speech"}) in no.actions
+    assert "This call may be recorded" in " ".join(spoken(no))  # the consent question again
+    given = engine.step(flow, no.state, Digits("1"), WEEKDAY_NOON_LA)
+    assert given.state.consent == "given"
 
 
 def test_hours_do_not_apply_to_the_urgent_path(flows):
     greeting = start(flows.flows["us"], THANKSGIVING_LA)
     after = engine.step(flows.flows["us"], greeting.state, Digits("9"), THANKSGIVING_LA)
-    connecting = engine.step(flows.flows["us"], after.state, NoInput(), THANKSGIVING_LA)
-    assert [a for a in connecting.actions if type(a).__name__ == "Transfer"]
-    assert not any("public holiday" in t for t in spoken(after) + spoken(connecting))
+    assert of(after, Transfer)
+    waiting = engine.step(flows.flows["us"], after.state, NoInput(), THANKSGIVING_LA)
+    assert of(waiting, WaitForAgent) == [WaitForAgent("security_transfer", 0)]
+    assert not any("public holiday" in t for t in spoken(after) + spoken(waiting))
 
 
 def test_a_caller_on_an_open_security_ticket_starts_on_the_urgent_path(flows):
     flow = flows.flows["gb"]
     state = engine.new_call(flow, "CA" + "3" * 32, ticket="1234567", security_ticket="yes")
     first = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
-    assert first.state.path == ("security", "security_connecting")
+    assert first.state.path == ("security", "security_transfer")
     assert Note("urgent", {"trigger": "repeat_caller", "from_step": None}) in first.actions
 
 
 def test_a_transfer_rings_the_chain_in_turn_and_gives_up_when_none_is_left(flows):
-    from ivr.core.actions import Transfer
     from ivr.core.events import TransferEnded
 
     flow = flows.flows["gb"]
     state = engine.new_call(flow, "CA" + "4" * 32, ticket="1234567", security_ticket="yes")
-    at_connect = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
-    ringing = engine.step(flow, at_connect.state, NoInput(), WEEKDAY_NOON_LA)
-    assert of(ringing, Transfer) == [Transfer("security_transfer", 0, 20, 10)]
+    ringing = engine.step(flow, state, CallStarted(), WEEKDAY_NOON_LA)
+    [first] = of(ringing, Transfer)
+    assert (first.attempt, first.ring_seconds, first.accept_seconds, first.listen) == (0, 20, 10, True)
+    assert "1, 2, 3, 4, 5, 6, 7" in " ".join(spoken(ringing))  # the ticket number while the agent rings
+    frozen = engine.step(flow, ringing.state, Digits("1"), WEEKDAY_NOON_LA)  # the freeze key: asked, still ringing
+    assert of(frozen, FreezeRequest) and of(frozen, WaitForAgent) == [WaitForAgent("security_transfer", 0)]
+    assert not of(frozen, Transfer) and frozen.state.vars["freeze"] == "requested"
     second = engine.step(flow, ringing.state, TransferEnded(0, "no-answer", "emma"), WEEKDAY_NOON_LA)
-    assert of(second, Transfer) == [Transfer("security_transfer", 1, 20, 10)]
+    [ring] = of(second, Transfer)
+    assert (ring.attempt, ring.listen) == (1, False)
     assert "still connecting you" in spoken(second)[0]
     assert Note("transfer_attempt", {"attempt": 1, "agent": "emma", "outcome": "no-answer"}) in second.actions
     done = engine.step(flow, second.state, TransferEnded(1, "none-left"), WEEKDAY_NOON_LA)

@@ -150,3 +150,17 @@ def test_the_urgent_path_is_checked(tmp_path):
     assert "zz.yaml: step 'menu': key 9 is the urgent key; it cannot also be an option" in result.output
     assert "zz.yaml: step 'hours': the urgent path must not depend on opening hours" in result.output
     assert "zz.yaml: urgent: the path from 'security' never reaches a transfer step" in result.output
+
+
+def test_every_question_of_an_urgent_region_hears_words_or_says_why_not(tmp_path):
+    import shutil
+
+    folder = tmp_path / "flows"
+    shutil.copytree(SHIPPED, folder)
+    region = folder / "kr.yaml"
+    region.write_text("\n".join(line for line in region.read_text().splitlines() if not line.startswith("keys_only:")))
+    result = check(folder)
+    assert result.exit_code == 1
+    assert ("flows/kr.yaml: step 'consent': this question hears keys only, so an urgent phrase said here is not "
+            "heard; allow cloud_speech, or say why with keys_only: (on the step or the region)") in result.output
+    assert "flows/us.yaml" not in result.output and "flows/gb.yaml" not in result.output  # Twilio's speech hears them

@@ -173,7 +173,10 @@ def qa_settings(redis_url: str, database_url: str, clock: Clock, folder, **chang
 
 def world(redis_url: str, database_url: str, folder, calls: bool):
     clock = Clock(TUESDAY, shared_as=folder / "clock")
-    settings = qa_settings(redis_url, database_url, clock, folder, signin_max_failures=3, signin_ip_max_failures=6)
+    twilio = Twilio(None, ACCOUNT_SID, AUTH_TOKEN, [])
+    rest = twilio.serve_rest().__enter__()  # the agents of the urgent call are rung through it
+    settings = qa_settings(redis_url, database_url, clock, folder, signin_max_failures=3, signin_ip_max_failures=6,
+                           twilio_api_url=rest.url)
     engine = make_engine(database_url)
     sessions = make_sessions(engine)
     with sessions.begin() as db:
@@ -181,7 +184,10 @@ def world(redis_url: str, database_url: str, folder, calls: bool):
     app = create_app(settings, clock=clock)
     numbers = [NumberConfig(n, f"{PUBLIC_URL}/voice/incoming", f"{PUBLIC_URL}/voice/fallback",
                             f"{PUBLIC_URL}/voice/status") for flow in app.extensions["ivr"].flows for n in flow.numbers]
-    made = QaWorld(app, Twilio(FlaskTransport(app), ACCOUNT_SID, AUTH_TOKEN, numbers), clock, sessions, settings)
+    twilio.transport = FlaskTransport(app)
+    twilio.numbers.update({n.number: n for n in numbers})
+    made = QaWorld(app, twilio, clock, sessions, settings)
+    made.rest = rest
     if calls:
         made.make_calls()
     for name, (role, regions) in REVIEWERS.items():
@@ -195,6 +201,7 @@ def qa(redis_url, database_url, tmp_path_factory):
     not ask for the `app` or `sessions` fixtures, which empty the tables before each test.)"""
     made, engine = world(redis_url, database_url, tmp_path_factory.mktemp("qa"), calls=True)
     yield made
+    made.rest.__exit__(None, None, None)
     engine.dispose()
 
 
@@ -203,6 +210,7 @@ def people(redis_url, database_url, tmp_path_factory):
     """The QA world's reviewers without its calls (signing in, sessions)."""
     made, engine = world(redis_url, database_url, tmp_path_factory.mktemp("qa"), calls=False)
     yield made
+    made.rest.__exit__(None, None, None)
     engine.dispose()
 
 

@@ -49,7 +49,7 @@ def test_automatic_checks_come_from_the_timeline(qa):
     assert declined == {"fraud_warning": "yes", "consent": "yes", "issue_understood": "yes"}
     urgent_page = sam.get(f"/qa/calls/{c.gb_urgent}").text
     assert auto_findings(urgent_page) == {"fraud_warning": "yes", "consent": "n/a", "issue_understood": "yes"}
-    assert "step security_connecting played security_reminder" in urgent_page
+    assert "step security_transfer played security_reminder" in urgent_page
     assert "the caller agreed by dtmf before the recording started" in sam.get(f"/qa/calls/{c.gb_kyc}").text
 
 
