@@ -19,7 +19,9 @@ from ivr.emulator import Agent, Press, Silence, Speak
 from ivr.errors import FlowError
 from tests.flowkit import SHIPPED
 
-pytestmark = pytest.mark.time_sensitive  # hours, the rota, paging, call backs or scheduling
+# Not re-run under faketime: recognition reads no clock, and the hours these calls pass through are
+# run under faketime by the scenarios and tests/calls. Three faketime runs side by side each
+# streaming to vosk on two cores made the partial-result test depend on the machine's load.
 
 KR, GB, SG = "+8225550100", "+442079460100", "+6565550100"
 CANNOT_LOG_IN = "로그인 할 수 없 어요"  # "I cannot log in"
