@@ -32,11 +32,13 @@ class CallReport:
     warnings: list[str] = field(default_factory=list)
     callback: dict | None = None  # the call back booked on this call: status, number, attempts, due (local)
     callback_calls: list[EmulatedCall] = field(default_factory=list)  # the calls placed for it
+    agent_calls: list[EmulatedCall] = field(default_factory=list)  # agents rung through the REST API for it
 
 
 def build_report(call: EmulatedCall, sessions: sessionmaker[Session] | None,
-                 callback_calls: list[EmulatedCall] = (), flows=None) -> CallReport:
-    report = CallReport(call=call, callback_calls=list(callback_calls))
+                 callback_calls: list[EmulatedCall] = (), flows=None,
+                 agent_calls: list[EmulatedCall] = ()) -> CallReport:
+    report = CallReport(call=call, callback_calls=list(callback_calls), agent_calls=list(agent_calls))
     if sessions is not None:
         report.callback = _callback(sessions, call, flows)
         with sessions() as db:
@@ -109,13 +111,14 @@ def format_report(report: CallReport, title: str | None = None) -> str:
         lines.append(f"  {h.at:6.1f}s  {who:<13} {h.text}")
     if report.path:
         lines.append(f"Path:     {' > '.join(report.path)}")
-    for leg in call.legs:
+    agents = [*call.legs, *report.agent_calls]  # <Dial> legs, and agents rung through the REST API
+    for leg in agents:
         for h in leg.transcript:
             if h.kind in ("say", "caller"):
                 who = "to agent" if h.kind == "say" else "agent"
                 lines.append(f"          {leg.to} {who}: {h.text}")
-    if call.legs:
-        lines.append(f"Agents:   rang {', '.join(leg.to for leg in call.legs)}; connected to "
+    if agents:
+        lines.append(f"Agents:   rang {', '.join(leg.to for leg in agents)}; connected to "
                      f"{', '.join(call.bridged_to) or 'nobody'}")
     lines.append(f"Ended:    {ENDINGS.get(call.ended_by, call.ended_by)} ({call.status}, {call.seconds:.0f} s)")
     if report.ticket:

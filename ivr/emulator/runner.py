@@ -95,7 +95,7 @@ class Dialer:
         finally:
             if in_process:
                 desk_preset.clear(self.runtime, preset)
-        report = build_report(call, self.sessions, placed, self.flows)
+        report = build_report(call, self.sessions, placed, self.flows, self.twilio.rung_during(call))
         return Outcome(scenario, report, problems + check(scenario.spec.expect, report))
 
     def _set_clock(self, to: str, at: str | None, problems: list[str]) -> None:

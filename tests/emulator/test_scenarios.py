@@ -121,3 +121,12 @@ def test_the_report_warns_of_long_prompts_dead_ends_and_the_stock_error():
     broken = Probe({"/voice": (500, "text/plain", "boom"), "/fallback": (500, "text/plain", "boom")})
     report = build_report(twilio_for(broken).call(NUMBER, CALLER), None)
     assert "the caller heard Twilio's stock error message" in report.warnings
+
+
+def test_the_report_lists_the_agents_rung_through_the_rest_api(dialer):
+    from ivr.emulator.report import format_report
+
+    outcome = dialer.run(load_scenario(SCENARIOS / "urgent" / "second_agent_accepts.yaml"))
+    text = format_report(outcome.report)
+    assert "Agents:   rang +447700900211, +447700900212; connected to +447700900212" in text
+    assert "+447700900212 to agent: Urgent security call from United Kingdom" in text
