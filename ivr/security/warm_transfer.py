@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioRestException
 
 from ivr.calls import twiml
 from ivr.calls.lifecycle import advance, note_on_call
@@ -57,6 +58,8 @@ def mark_agent(rt: Runtime, call_sid: str, attempt: int, how: str) -> None:
 def agent_did(rt: Runtime, call_sid: str, attempt: int) -> str | None:
     return rt.redis.get(AGENT_KEY.format(sid=call_sid, attempt=attempt))
 
+CALL_NOT_IN_PROGRESS = 21220  # Twilio's error for redirecting a call that has ended
+
 
 # -- ringing the agent, the caller waiting ----------------------------------------------------------
 
@@ -82,8 +85,14 @@ def agent_call_ended(rt: Runtime, parent_sid: str, attempt: int, status: str) ->
     if state is None or state.ended or state.transfer.attempt != attempt or \
             agent_did(rt, parent_sid, attempt) == "accepted":
         return
-    rt.twilio.calls(parent_sid).update(url=rt.url_for(f"/voice/transfer?attempt={attempt}&status={status}"),
-                                       method="POST")
+    try:
+        rt.twilio.calls(parent_sid).update(url=rt.url_for(f"/voice/transfer?attempt={attempt}&status={status}"),
+                                           method="POST")
+    except TwilioRestException as exc:
+        if exc.code != CALL_NOT_IN_PROGRESS:
+            raise
+        # the caller hung up meanwhile: their call's end reports the rest
+        log.info("agent call of attempt %s ended after its caller %s left", attempt, parent_sid)
 
 
 def hang_up_agents(rt: Runtime, state: CallState) -> None:

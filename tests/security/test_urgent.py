@@ -220,3 +220,14 @@ def test_the_brief_and_every_transfer_attempt_are_on_the_timeline(world, clock, 
         reference = db.scalars(select(Call).where(Call.call_sid == call.sid)).one().ticket.reference
     assert ", ".join(reference) in heard and "Press 1" in heard
     assert call.heard("Please stay on the line. We are still connecting you")
+
+
+def test_a_caller_who_hangs_up_while_the_agent_rings_leaves_no_error(world, clock, sessions, caplog):
+    """The caller presses 9 and hangs up during the ticket number; the agent's phone, rung at once,
+    stops ringing, and its report finds a call Twilio can no longer redirect: that is the end of it,
+    not an exception answered with a 500."""
+    clock.set("2026-11-24T10:00", "Europe/London")
+    call = world.twilio.call(GB, "+447700900179", [Press("9")])  # Emma's phone rings on and on
+    assert call.heard("security team") and [c.to for c in world.twilio.rung_during(call)] == [EMMA]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
+    assert any(kind == "urgent" for kind, _ in timeline(sessions, call.sid))
