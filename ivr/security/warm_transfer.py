@@ -58,6 +58,7 @@ def mark_agent(rt: Runtime, call_sid: str, attempt: int, how: str) -> None:
 def agent_did(rt: Runtime, call_sid: str, attempt: int) -> str | None:
     return rt.redis.get(AGENT_KEY.format(sid=call_sid, attempt=attempt))
 
+
 CALL_NOT_IN_PROGRESS = 21220  # Twilio's error for redirecting a call that has ended
 
 
