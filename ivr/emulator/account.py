@@ -139,5 +139,12 @@ class Twilio:
     def unregister(self, call_sid: str) -> None:
         self._live.pop(call_sid, None)
 
+    def is_live(self, call_sid: str) -> bool:
+        return call_sid in self._live
+
+    def live_besides(self, call_sid: str) -> bool:
+        """Whether a call other than `call_sid` is still running (and so may yet join a queue)."""
+        return any(sid != call_sid for sid in list(self._live))
+
     def sign(self, url: str, params: dict) -> str:
         return self.validator.compute_signature(url, params)

@@ -30,7 +30,7 @@ class Options:
     request_budget: float = 15.0  # seconds a webhook may take before it counts as a timeout (11205)
     queue_poll: float = 0.2  # real seconds between hold loops in a queue, so other processes can act
     max_queue_loops: int = 50  # then the caller gives up and hangs up
-    dequeue_wait: float = 10.0  # real seconds a <Dial><Queue> waits for a caller to join an empty queue
+    dequeue_wait: float = 120.0  # real-time bound on a <Dial><Queue> waiting for a live call to join its queue
     max_documents: int = 200  # TwiML documents per call before the emulator calls it a loop
     # Whether recording media answers with a redirect to storage (the reference cannot confirm it):
     # False serves the WAV from the API URL; True answers 307 to an unauthenticated, short-lived

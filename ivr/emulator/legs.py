@@ -87,9 +87,11 @@ def dial(session, verb, url: str, open_session: Callable) -> Jump | None:
 
 
 def dial_queue(session, verb, queue) -> Jump | None:
-    """<Dial><Queue>: take the caller at the front of the queue and talk (the agent's own talk time);
-    an empty queue is waited on (real time, so the caller's side can join) until it counts as
-    `<Dial timeout>` with nobody. The caller's <Enqueue> picks the bridge up (see `enqueue`)."""
+    """<Dial><Queue>: take the caller at the front of the queue and talk (the agent's own talk time).
+    An empty queue is waited on, as Twilio does until `<Dial timeout>`: here for as long as another
+    call of the account is still live and so may yet join it (its session runs on its own thread,
+    as fast or slow as the machine is), with a real-time bound against a test that never ends.
+    The caller's <Enqueue> picks the bridge up (see `enqueue`)."""
     call, twilio = session.call, session.twilio
     name = (queue.text or "").strip()
     talk = getattr(session, "behaviour", None)
@@ -97,7 +99,8 @@ def dial_queue(session, verb, queue) -> Jump | None:
                     at=call.now if call.offset else None)
     deadline = time.monotonic() + session.options.dequeue_wait
     caller = twilio.queues.take_front(name, bridge)
-    while caller is None and call.status == "in-progress" and time.monotonic() < deadline:
+    while caller is None and call.status == "in-progress" and time.monotonic() < deadline \
+            and twilio.live_besides(call.sid):
         time.sleep(0.02)
         caller = twilio.queues.take_front(name, bridge)
     if caller is None:
@@ -106,7 +109,8 @@ def dial_queue(session, verb, queue) -> Jump | None:
         params = {"DialCallStatus": "no-answer", "DialCallDuration": "0", "DialBridged": "false"}
     else:
         session.hear("dial", f"queue {name}: connected to {caller}")
-        bridge.taken.wait(session.options.dequeue_wait)
+        while not bridge.taken.wait(0.05) and time.monotonic() < deadline and twilio.is_live(caller):
+            pass
         session.advance(bridge.talk_seconds)
         params = {"DialCallStatus": "completed", "DialCallSid": caller, "DialBridged": "true",
                   "DialCallDuration": str(int(bridge.talk_seconds)), "QueueSid": twilio.queues.join_sid(name)}
