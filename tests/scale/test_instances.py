@@ -20,8 +20,9 @@ from ivr.db.models import Call, CallbackAttempt, CallbackRequest, Ticket
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import HttpTransport, TransportError
 from tests.callback_world import BOOK_FROM_THE_QUEUE, GB, OLIVIA, wait_for
-from tests.cli.test_service import IVR, PUBLIC, free_port, service_env
+from tests.cli.test_service import IVR, PUBLIC, service_env
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.ports import free_port
 
 # Not marked time_sensitive: the service's clock is set (a file every process reads), so the wall
 # clock changes nothing here, and two `ivr serve` under libfaketime three more times would cost minutes.
