@@ -109,7 +109,7 @@ def instances(redis_url, database_url, sessions, clock):
                 twilio.numbers[number] = NumberConfig(number, f"{PUBLIC}/voice/incoming", f"{PUBLIC}/voice/fallback",
                                                       f"{PUBLIC}/voice/status")
             yield twilio, balancer, started
-            twilio.wait_outbound(20)
+            twilio.wait_outbound()
         finally:
             for instance in started:
                 instance.stop()
@@ -174,7 +174,7 @@ def test_calls_carry_on_when_an_instance_dies_and_call_backs_are_placed_once(ins
 
     assert wait_for(placed, timeout=worker.STANDBY_SECONDS + 20, every=0.2)
     assert _alive(_scheduler_pid(redis)) and os.getpgid(_scheduler_pid(redis)) == started[1 - doomed].process.pid
-    twilio.wait_outbound(30)
+    twilio.wait_outbound()
     for number in ("+447400900601", "+447400900602"):
         outbound = [c for c in twilio.ledger.calls.values() if c.to == number and c.direction == "outbound-api"]
         assert len(outbound) == 1, (number, outbound)
