@@ -3,6 +3,9 @@
     .venv/bin/python bench/intent_accuracy.py                       # tests/intent_cases/*.yaml
     .venv/bin/python bench/intent_accuracy.py --set tests/intent_cases/dev
     .venv/bin/python bench/intent_accuracy.py --set DIR --part holdout   # every 4th case of each file
+    # honest held-out figures: a model that never saw the held-out cases
+    .venv/bin/ivr intents train --part tune --flows-dir /tmp/tune && \
+      .venv/bin/python bench/intent_accuracy.py --set DIR --part holdout --model-dir /tmp/tune/intents/model
 
 A set is any folder of <language>.yaml files, each a list of `{text: "...", intent: name}`.
 Prints, per language: top-1 accuracy, urgent recall (account takeovers recognised as such) and
@@ -20,14 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from ivr.settings import PROJECT_ROOT
 from ivr.speech.intent import URGENT_INTENTS, classify, load_phrasebooks, urgent_partial
+from ivr.speech.labelled_cases import HOLDOUT_EVERY, PARTS, read_cases
 from ivr.speech.ngram import MODEL_DIR, load_models
 
 CASES_DIR = PROJECT_ROOT / "tests" / "intent_cases"
-HOLDOUT_EVERY = 4  # --part holdout: cases 3, 7, 11, ... of each file; --part tune: the others
 BANDS = ((0.75, 1.01, "≥ 0.75"), (0.5, 0.75, "0.5–0.75"), (0.0, 0.5, "< 0.5"))
 REPEATS = 20
 
@@ -35,7 +36,7 @@ REPEATS = 20
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", type=Path, default=CASES_DIR, help="folder of <language>.yaml labelled cases")
-    parser.add_argument("--part", choices=("all", "tune", "holdout"), default="all",
+    parser.add_argument("--part", choices=PARTS, default="all",
                         help=f"all cases, or the held-out every {HOLDOUT_EVERY}th case, or the rest")
     parser.add_argument("--repeats", type=int, default=REPEATS, help="timing runs (0: no timings)")
     parser.add_argument("--no-model", action="store_true", help="the phrasebooks alone, without the n-gram model")
@@ -97,11 +98,7 @@ def _ratio(part: int, whole: int, percent: bool = False) -> str:
 
 
 def load_cases(path: Path, part: str = "all") -> list[dict]:
-    cases = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    if part == "all":
-        return cases
-    held = part == "holdout"
-    return [case for number, case in enumerate(cases) if (number % HOLDOUT_EVERY == HOLDOUT_EVERY - 1) == held]
+    return read_cases(path, part)
 
 
 def measure(book, cases: list[dict], repeats: int = REPEATS, model=None) -> dict:

@@ -13,6 +13,7 @@ from ivr.cli import main
 from ivr.flows.phrasebooks import parse_phrasebook
 from ivr.settings import PROJECT_ROOT
 from ivr.speech.intent import MODEL_CONFIDENCE, classify, load_phrasebooks
+from ivr.speech.labelled_cases import read_cases
 from ivr.speech.ngram import MODEL_DIR, features, load_models, train
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
@@ -114,3 +115,20 @@ def test_the_accuracy_bench_scores_any_folder_of_labelled_sets(tmp_path):
                            "--repeats", "0"], capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
     assert done.returncode == 0, done.stderr
     assert "| en | 2 | 2 | 1.000 | 1/1 = 1.000 | 0/1 = 0.0 % |" in done.stdout
+
+
+def test_training_on_the_tune_part_leaves_out_exactly_what_the_bench_holds_out(tmp_path):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "en.yaml").write_text(yaml.safe_dump(CASES))
+    held = read_cases(cases / "en.yaml", "holdout")
+    tune = read_cases(cases / "en.yaml", "tune")
+    assert [c["text"] for c in held] == [CASES[3]["text"], CASES[7]["text"], CASES[11]["text"]]
+    assert len(tune) == 9 and not {c["text"] for c in tune} & {c["text"] for c in held}
+    run = CliRunner().invoke(main, ["intents", "train", "--cases", str(cases), "--part", "tune",
+                                    "--flows-dir", str(tmp_path)])
+    assert run.exit_code == 0, run.output
+    assert "en: 9 cases (tune)" in run.output
+    model = load_models(tmp_path / MODEL_DIR)["en"]
+    assert model.trained_on == 9
+    assert "wpassport" in model.weights and "wrejected" not in model.weights  # "rejected": only in held-out case 12
