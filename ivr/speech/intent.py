@@ -288,9 +288,11 @@ def _safe_mid_sentence(match: _Match, reading: Reading, book: Phrasebook) -> boo
 
 
 def _claimed(matches: list[_Match]) -> list[_Match]:
-    """Where matches overlap, the longest and closest keeps the words; the others are dropped."""
+    """Where matches overlap, the longest and closest keeps the words; the others are dropped. Of two
+    equally good readings of the same words, the one that spells the negation itself wins ("no saqué nada
+    ... retiro" over "no saqué ... retiro", whose gap holds a negation word)."""
     kept, taken = [], set()
-    for match in sorted(matches, key=lambda m: (-m.hit.mass, -m.hit.quality, m.hit.start)):
+    for match in sorted(matches, key=lambda m: (-m.hit.mass, -m.hit.quality, m.hit.start, m.negated)):
         span = range(match.hit.start, match.hit.end)
         if taken.isdisjoint(span):
             kept.append(match)
