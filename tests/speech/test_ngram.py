@@ -132,3 +132,22 @@ def test_training_on_the_tune_part_leaves_out_exactly_what_the_bench_holds_out(t
     model = load_models(tmp_path / MODEL_DIR)["en"]
     assert model.trained_on == 9
     assert "wpassport" in model.weights and "wrejected" not in model.weights  # "rejected": only in held-out case 12
+
+
+def test_an_urgent_guess_of_the_model_alone_needs_its_languages_margin():
+    from ivr.speech.intent import MODEL_URGENT_MARGIN, MODEL_URGENT_MARGINS, Phrasebook
+    from ivr.speech.ngram import NgramModel
+
+    empty = {"intents": {"kyc": {"phrases": ["passport"]}}}
+    labels = ("account_takeover", "other")
+    between = (MODEL_URGENT_MARGIN + MODEL_URGENT_MARGINS["ko"]) / 2  # enough in English, not in Korean
+    en_book, _ = parse_phrasebook("en", {"units": "words", **empty}, "en.yaml")
+    ko_book, _ = parse_phrasebook("ko", {"units": "syllables", **empty}, "ko.yaml")
+    assert isinstance(en_book, Phrasebook)
+    en = NgramModel("en", labels, {"wgana": {"account_takeover": between}})
+    ko = NgramModel("ko", labels, {"c가나": {"account_takeover": between}})
+    heard = classify("gana", en_book, en)
+    assert heard.name == "account_takeover" and heard.confidence == MODEL_CONFIDENCE
+    assert classify("가나", ko_book, ko).name == "other"
+    louder = NgramModel("ko", labels, {"c가나": {"account_takeover": MODEL_URGENT_MARGINS["ko"] + 1}})
+    assert classify("가나", ko_book, louder).name == "account_takeover"
