@@ -12,8 +12,8 @@ less half the runner-up's, so a close call between two intents is reported as un
 With a trained n-gram model (`ngram`, flows/intents/model/) as a second opinion, the model decides
 when the phrasebook found nothing, was unsure, or the model is far surer of another intent; its
 guess alone is never "sure" (MODEL_CONFIDENCE), so the IVR asks the caller to confirm it. A takeover
-the phrasebook heard, even unsure, stays a takeover unless the model is far surer of something else:
-a doubtful one is asked about ("press 9 or say yes"), which is cheap; a dropped one is not. (These
+the phrasebook heard is never dropped for the model's guess, only asked about ("press 9 or say yes")
+when the model is far surer of something else: a question is cheap, a missed takeover is not. (These
 thresholds were chosen on the held-out quarter of the development set; see bench/RESULTS.md.)
 """
 from __future__ import annotations
@@ -98,8 +98,10 @@ def classify(text: str, book: Phrasebook, model: NgramModel | None = None) -> In
     guess, margin = model.predict(text)
     if guess == found.name:
         return found  # agreeing does not make an unsure phrase sure: a garbled transcript is still asked about
-    if found.urgent and margin <= MODEL_OVERRULES:
-        return found  # a takeover phrase the model does not second: asked about when unsure, not dropped
+    if found.urgent:  # the model never drops a takeover phrase: a missed takeover costs far more than a question
+        if margin > MODEL_OVERRULES:  # ... but where it is far surer of something else, the caller is asked
+            return Intent(found.name, min(found.confidence, MODEL_CONFIDENCE), True, found.phrase)
+        return found
     if found.phrase is not None and found.confidence >= PHRASEBOOK_SURE and margin <= MODEL_OVERRULES:
         return found  # a phrase the support team wrote, "other" ones ("it was me") included
     urgent_margin = MODEL_URGENT_MARGINS.get(model.language, MODEL_URGENT_MARGIN)

@@ -151,3 +151,24 @@ def test_an_urgent_guess_of_the_model_alone_needs_its_languages_margin():
     assert classify("가나", ko_book, ko).name == "other"
     louder = NgramModel("ko", labels, {"c가나": {"account_takeover": MODEL_URGENT_MARGINS["ko"] + 1}})
     assert classify("가나", ko_book, louder).name == "account_takeover"
+
+
+def test_the_model_never_drops_a_takeover_phrase_it_only_makes_the_ivr_ask():
+    from ivr.speech.intent import MODEL_OVERRULES
+    from ivr.speech.ngram import NgramModel
+
+    book, problems = parse_phrasebook("en", {"units": "words", "intents": {
+        "account_takeover": {"phrases": ["my account was hacked"]}, "kyc": {"phrases": ["passport"]}}}, "en.yaml")
+    assert not problems
+    text = "my account was hacked"
+    alone = classify(text, book)
+    assert alone.name == "account_takeover" and alone.confidence >= 0.75
+    labels = ("account_takeover", "kyc")
+    mild = NgramModel("en", labels, {"whacked": {"kyc": MODEL_OVERRULES - 1}})
+    assert classify(text, book, mild) == alone  # a sure takeover phrase stays sure
+    loud = NgramModel("en", labels, {"whacked": {"kyc": MODEL_OVERRULES + 1}})
+    asked = classify(text, book, loud)
+    assert asked.name == "account_takeover" and asked.confidence == MODEL_CONFIDENCE < 0.75
+    calm, _ = parse_phrasebook("en", {"units": "words", "intents": {"kyc": {"phrases": ["passport"]}}}, "en.yaml")
+    assert classify("my passport", calm, NgramModel("en", labels, {"wpassport": {"account_takeover": 1.0}})).name \
+        == "kyc"  # the other way round nothing changed: a sure kyc phrase keeps its intent
