@@ -14,7 +14,8 @@ when the phrasebook found nothing, was unsure, or the model is far surer of anot
 guess alone is never "sure" (MODEL_CONFIDENCE), so the IVR asks the caller to confirm it. A takeover
 the phrasebook heard is never dropped for the model's guess, only asked about ("press 9 or say yes")
 when the model is far surer of something else: a question is cheap, a missed takeover is not. (These
-thresholds were chosen on the held-out quarter of the development set; see bench/RESULTS.md.)
+thresholds were chosen on the development set, round 2 by cross-validation on its tune part; see
+bench/RESULTS.md.)
 """
 from __future__ import annotations
 
