@@ -3,6 +3,9 @@
     .venv/bin/python bench/intent_accuracy.py                       # tests/intent_cases/*.yaml
     .venv/bin/python bench/intent_accuracy.py --set tests/intent_cases/dev
     .venv/bin/python bench/intent_accuracy.py --set DIR --part holdout   # every 4th case of each file
+    # honest held-out figures: a model that never saw the held-out cases
+    .venv/bin/ivr intents train --part tune --flows-dir /tmp/tune && \
+      .venv/bin/python bench/intent_accuracy.py --set DIR --part holdout --model-dir /tmp/tune/intents/model
 
 A set is any folder of <language>.yaml files, each a list of `{text: "...", intent: name}`.
 Prints, per language: top-1 accuracy, urgent recall (account takeovers recognised as such) and
@@ -20,14 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
+from ivr.core.running import URGENT_SURE as SURE
 from ivr.settings import PROJECT_ROOT
 from ivr.speech.intent import URGENT_INTENTS, classify, load_phrasebooks, urgent_partial
+from ivr.speech.labelled_cases import HOLDOUT_EVERY, PARTS, read_cases
 from ivr.speech.ngram import MODEL_DIR, load_models
 
 CASES_DIR = PROJECT_ROOT / "tests" / "intent_cases"
-HOLDOUT_EVERY = 4  # --part holdout: cases 3, 7, 11, ... of each file; --part tune: the others
 BANDS = ((0.75, 1.01, "≥ 0.75"), (0.5, 0.75, "0.5–0.75"), (0.0, 0.5, "< 0.5"))
 REPEATS = 20
 
@@ -35,7 +37,7 @@ REPEATS = 20
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", type=Path, default=CASES_DIR, help="folder of <language>.yaml labelled cases")
-    parser.add_argument("--part", choices=("all", "tune", "holdout"), default="all",
+    parser.add_argument("--part", choices=PARTS, default="all",
                         help=f"all cases, or the held-out every {HOLDOUT_EVERY}th case, or the rest")
     parser.add_argument("--repeats", type=int, default=REPEATS, help="timing runs (0: no timings)")
     parser.add_argument("--no-model", action="store_true", help="the phrasebooks alone, without the n-gram model")
@@ -73,6 +75,18 @@ def main(argv: list[str] | None = None) -> int:
           f"{total['urgent_found']}/{total['urgent']} = {_ratio(total['urgent_found'], total['urgent'])} | "
           f"{total['alarms']}/{total['others']} = {_ratio(total['alarms'], total['others'], percent=True)} "
           "| | | |")
+    print(f"\nThe confirm-on-doubt band: an urgent guess below {SURE} is asked about (\"press 9 or say yes\"), one "
+          "at or above it goes straight to the security path:\n")
+    print("| language | takeovers taken at once | false alarms taken at once | false alarms asked about |")
+    print("|---|---|---|---|")
+    for language, r in [*results.items(), ("all", None)]:
+        rows = [r] if r else list(results.values())
+        urgent, sure_urgent = sum(x["urgent"] for x in rows), sum(x["sure_urgent"] for x in rows)
+        others, sure_alarms = sum(x["others"] for x in rows), sum(x["sure_alarms"] for x in rows)
+        asked = sum(x["alarms"] for x in rows) - sure_alarms
+        print(f"| {language} | {sure_urgent}/{urgent} = {_ratio(sure_urgent, urgent)} | "
+              f"{sure_alarms}/{others} = {_ratio(sure_alarms, others, percent=True)} | "
+              f"{asked}/{others} = {_ratio(asked, others, percent=True)} |")
     print("\nAccuracy by confidence band (all languages):\n")
     print("| confidence | cases | accuracy |")
     print("|---|---|---|")
@@ -97,19 +111,18 @@ def _ratio(part: int, whole: int, percent: bool = False) -> str:
 
 
 def load_cases(path: Path, part: str = "all") -> list[dict]:
-    cases = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    if part == "all":
-        return cases
-    held = part == "holdout"
-    return [case for number, case in enumerate(cases) if (number % HOLDOUT_EVERY == HOLDOUT_EVERY - 1) == held]
+    return read_cases(path, part)
 
 
 def measure(book, cases: list[dict], repeats: int = REPEATS, model=None) -> dict:
     misses: dict[tuple[str, str], list[str]] = {}
     outcomes = []
+    sure = {"urgent": 0, "alarms": 0}  # urgent guesses the IVR acts on without asking (confidence >= SURE)
     for case in cases:
         intent = classify(case["text"], book, model)
         outcomes.append((intent.confidence, intent.name == case["intent"]))
+        if intent.urgent and intent.confidence >= SURE:
+            sure["urgent" if case["intent"] in URGENT_INTENTS else "alarms"] += 1
         if intent.name != case["intent"]:
             misses.setdefault((case["intent"], intent.name), []).append(case["text"])
     texts = [case["text"] for case in cases]
@@ -125,6 +138,8 @@ def measure(book, cases: list[dict], repeats: int = REPEATS, model=None) -> dict
                       if got in URGENT_INTENTS and want not in URGENT_INTENTS),
         "misses": misses,
         "outcomes": outcomes,
+        "sure_urgent": sure["urgent"],
+        "sure_alarms": sure["alarms"],
         **(timings(texts, book, repeats, model) if repeats else {"mean_ms": 0.0, "p95_ms": 0.0, "partial_ms": 0.0}),
     }
 

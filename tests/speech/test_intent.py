@@ -8,6 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ivr.flows.phrasebooks import parse_phrasebook
 from ivr.settings import PROJECT_ROOT
 from ivr.speech.intent import INTENT_NAMES, Intent, classify, grammar, load_phrasebooks, urgent_partial
 
@@ -75,6 +76,18 @@ def test_a_negated_phrase_does_not_count_and_the_other_clause_decides(books, lan
 ])
 def test_a_negation_that_is_the_complaint_itself_keeps_its_meaning(books, language, text, expected):
     assert classify(text, books[language]).name == expected
+
+
+def test_of_two_readings_of_the_same_words_the_one_spelling_the_negation_wins():
+    book, problems = parse_phrasebook("es", {
+        "units": "words", "negation": {"before": ["no", "nada"]},
+        "intents": {"account_takeover": {"phrases": ["no saque ... retiro", "no saque nada ... retiro"]},
+                    "withdrawal": {"phrases": ["retiro"]}},
+    }, "es.yaml")
+    assert not problems
+    found = classify("no saqué nada pero dice retiro completado", book)
+    assert (found.name, found.phrase) == ("account_takeover", "no saque nada ... retiro")
+    assert classify("no me robaron nada, pregunto por un retiro", book).name == "withdrawal"
 
 
 @pytest.mark.parametrize("language, text, expected", [

@@ -13,6 +13,7 @@ from ivr.cli import main
 from ivr.flows.phrasebooks import parse_phrasebook
 from ivr.settings import PROJECT_ROOT
 from ivr.speech.intent import MODEL_CONFIDENCE, classify, load_phrasebooks
+from ivr.speech.labelled_cases import read_cases
 from ivr.speech.ngram import MODEL_DIR, features, load_models, train
 
 FLOWS_DIR = PROJECT_ROOT / "flows"
@@ -114,3 +115,60 @@ def test_the_accuracy_bench_scores_any_folder_of_labelled_sets(tmp_path):
                            "--repeats", "0"], capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
     assert done.returncode == 0, done.stderr
     assert "| en | 2 | 2 | 1.000 | 1/1 = 1.000 | 0/1 = 0.0 % |" in done.stdout
+
+
+def test_training_on_the_tune_part_leaves_out_exactly_what_the_bench_holds_out(tmp_path):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "en.yaml").write_text(yaml.safe_dump(CASES))
+    held = read_cases(cases / "en.yaml", "holdout")
+    tune = read_cases(cases / "en.yaml", "tune")
+    assert [c["text"] for c in held] == [CASES[3]["text"], CASES[7]["text"], CASES[11]["text"]]
+    assert len(tune) == 9 and not {c["text"] for c in tune} & {c["text"] for c in held}
+    run = CliRunner().invoke(main, ["intents", "train", "--cases", str(cases), "--part", "tune",
+                                    "--flows-dir", str(tmp_path)])
+    assert run.exit_code == 0, run.output
+    assert "en: 9 cases (tune)" in run.output
+    model = load_models(tmp_path / MODEL_DIR)["en"]
+    assert model.trained_on == 9
+    assert "wpassport" in model.weights and "wrejected" not in model.weights  # "rejected": only in held-out case 12
+
+
+def test_an_urgent_guess_of_the_model_alone_needs_its_languages_margin():
+    from ivr.speech.intent import MODEL_URGENT_MARGIN, MODEL_URGENT_MARGINS, Phrasebook
+    from ivr.speech.ngram import NgramModel
+
+    empty = {"intents": {"kyc": {"phrases": ["passport"]}}}
+    labels = ("account_takeover", "other")
+    between = (MODEL_URGENT_MARGIN + MODEL_URGENT_MARGINS["ko"]) / 2  # enough in English, not in Korean
+    en_book, _ = parse_phrasebook("en", {"units": "words", **empty}, "en.yaml")
+    ko_book, _ = parse_phrasebook("ko", {"units": "syllables", **empty}, "ko.yaml")
+    assert isinstance(en_book, Phrasebook)
+    en = NgramModel("en", labels, {"wgana": {"account_takeover": between}})
+    ko = NgramModel("ko", labels, {"c가나": {"account_takeover": between}})
+    heard = classify("gana", en_book, en)
+    assert heard.name == "account_takeover" and heard.confidence == MODEL_CONFIDENCE
+    assert classify("가나", ko_book, ko).name == "other"
+    louder = NgramModel("ko", labels, {"c가나": {"account_takeover": MODEL_URGENT_MARGINS["ko"] + 1}})
+    assert classify("가나", ko_book, louder).name == "account_takeover"
+
+
+def test_the_model_never_drops_a_takeover_phrase_it_only_makes_the_ivr_ask():
+    from ivr.speech.intent import MODEL_OVERRULES
+    from ivr.speech.ngram import NgramModel
+
+    book, problems = parse_phrasebook("en", {"units": "words", "intents": {
+        "account_takeover": {"phrases": ["my account was hacked"]}, "kyc": {"phrases": ["passport"]}}}, "en.yaml")
+    assert not problems
+    text = "my account was hacked"
+    alone = classify(text, book)
+    assert alone.name == "account_takeover" and alone.confidence >= 0.75
+    labels = ("account_takeover", "kyc")
+    mild = NgramModel("en", labels, {"whacked": {"kyc": MODEL_OVERRULES - 1}})
+    assert classify(text, book, mild) == alone  # a sure takeover phrase stays sure
+    loud = NgramModel("en", labels, {"whacked": {"kyc": MODEL_OVERRULES + 1}})
+    asked = classify(text, book, loud)
+    assert asked.name == "account_takeover" and asked.confidence == MODEL_CONFIDENCE < 0.75
+    calm, _ = parse_phrasebook("en", {"units": "words", "intents": {"kyc": {"phrases": ["passport"]}}}, "en.yaml")
+    assert classify("my passport", calm, NgramModel("en", labels, {"wpassport": {"account_takeover": 1.0}})).name \
+        == "kyc"  # the other way round nothing changed: a sure kyc phrase keeps its intent
