@@ -1,5 +1,6 @@
 """speech: hearing callers offline. The speech service (`hearing`: which way a language is heard,
-phrasebook intents), a media stream's listener (`listener`), vosk recognisers (`recognizer`),
+phrasebook intents), a media stream's listener (`listener`), urgency heard at every question
+through one stream per call (`urgency`, `urgency_listener`), vosk recognisers (`recognizer`),
 intent matching (`intent`), what was heard turned into the engine's event (`listen_results`),
 installed models (`voice_models`) and installing them (`model_install`).
 
@@ -10,13 +11,15 @@ from __future__ import annotations
 from ivr.core.actions import Listen
 from ivr.errors import FlowError
 from ivr.runtime import Registry, Runtime
-from ivr.speech import effects
+from ivr.speech import effects, urgency
 from ivr.speech.hearing import Hearing
 
 
 def includeme(registry: Registry) -> None:
     registry.service(Hearing, lambda rt: Hearing(rt.settings, rt.flows.phrasebooks))
     registry.effect(Listen, effects.hear)
+    registry.reply_ready.add(urgency.follow_the_call)
+    registry.call_ended.add(urgency.forget)
     registry.serving.add(_check_models)
 
 
