@@ -7,7 +7,8 @@ Media Streams deliver them, for the whole IVR part of a call. What the line carr
 listening to prompts (line noise well under the gate, RMS about 100) with, now and then, a
 sentence (espeak-ng Korean through the telephone channel; SPEECH_EVERY seconds apart, so about
 10 % of the call is speech): everyday questions, and on every fourth call first "계정 이 도용 됐 어요"
-(heard as a takeover). "urgent" counts the urgent calls heard; "false" the other calls flagged.
+(heard as a takeover). "urgent" counts the urgent calls heard; "false" the other calls flagged,
+"(sure)" those of them flagged at or above the sure mark (the rest would be asked "press 9 or say yes").
 
 A call "kept up" when no frame was handled more than MAX_LAG after it arrived and it ended less
 than END_LAG behind. "cores" is this process's CPU over the run, per call in "core/call";
@@ -35,6 +36,7 @@ from pathlib import Path
 from speech_audio import FRAME, RATE, SENTENCES, machine_busy_seconds, rss_mb
 
 from ivr.audio import mulaw
+from ivr.core.running import URGENT_SURE
 from ivr.emulator.speech import synthesize
 from ivr.flows.phrasebooks import load_phrasebooks
 from ivr.settings import PROJECT_ROOT, Settings
@@ -93,8 +95,9 @@ def run_calls(count: int, seconds: float, quiet: bool) -> dict:
     loaded = rss_mb()
     audio = [call_audio(seconds, index, quiet) for index in range(min(count, 12))]
     urgent_calls = {index for index in range(count) if not quiet and index % 4 == 0}
-    heard: set[int] = set()  # the calls an urgent decision came from
-    listeners = [UrgencyListener(ears, "ko", lambda decision, index=index: heard.add(index)) for index in range(count)]
+    heard: dict[int, float] = {}  # call -> the surest urgent decision it gave
+    listeners = [UrgencyListener(ears, "ko", lambda decision, index=index: _keep(heard, index, decision.confidence))
+                 for index in range(count)]
     after_streams = rss_mb()
     lags: list[list[float]] = [[] for _ in range(count)]
     start_at = time.perf_counter() + 0.5
@@ -129,9 +132,14 @@ def run_calls(count: int, seconds: float, quiet: bool) -> dict:
         "lag_max_ms": 1000 * every[-1], "cores_busy": busy, "others_busy": max(others, 0.0),
         "per_call_core": busy / count, "rss_loaded_mb": loaded, "rss_calls_mb": rss_mb(),
         "per_stream_mb": (max(rss_mb(), after_streams) - loaded) / count, "fed_share": fed,
-        "urgent_said": len(urgent_calls), "urgent_heard": len(heard & urgent_calls),
-        "false_alarms": len(heard - urgent_calls),
+        "urgent_said": len(urgent_calls), "urgent_heard": len(heard.keys() & urgent_calls),
+        "false_alarms": len(heard.keys() - urgent_calls),
+        "false_sure": sum(1 for index, sure in heard.items() if index not in urgent_calls and sure >= URGENT_SURE),
     }
+
+
+def _keep(heard: dict[int, float], index: int, confidence: float) -> None:
+    heard[index] = max(confidence, heard.get(index, 0.0))
 
 
 def in_fresh_process(count: int, seconds: float, quiet: bool) -> dict:
@@ -157,7 +165,7 @@ def main() -> None:
     print(f"{args.seconds:.0f} s calls, 20 ms frames in real time, one process, one model, pinned to {CORES} "
           f"cores; load average before: {os.getloadavg()[0]:.2f}\n")
     print(f"{'audio':<7}{'calls':>6}{'kept up':>9}{'lag p50':>9}{'p99':>7}{'max':>7}{'cores':>7}{'others':>7}"
-          f"{'core/call':>10}{'MB/stream':>10}{'decoded':>8}{'urgent':>8}{'false':>6}")
+          f"{'core/call':>10}{'MB/stream':>10}{'decoded':>8}{'urgent':>8}{'false (sure)':>13}")
     for quiet, counts in ((True, args.quiet), (False, args.calls)):
         for count in (int(n) for n in counts.split(",") if n):
             row = in_fresh_process(count, args.seconds, quiet)
@@ -165,7 +173,8 @@ def main() -> None:
                   f"{row['lag_p50_ms']:>8.1f}m{row['lag_p99_ms']:>6.0f}m{row['lag_max_ms']:>6.0f}m"
                   f"{row['cores_busy']:>7.2f}{row['others_busy']:>7.2f}{row['per_call_core']:>10.4f}"
                   f"{row['per_stream_mb']:>10.2f}{100 * row['fed_share']:>7.1f}%"
-                  f"{row['urgent_heard']:>5}/{row['urgent_said']:<2}{row['false_alarms']:>6}", flush=True)
+                  f"{row['urgent_heard']:>5}/{row['urgent_said']:<3}{row['false_alarms']:>5}/"
+                  f"{count - row['urgent_said']:<3}({row['false_sure']})", flush=True)
 
 
 if __name__ == "__main__":
