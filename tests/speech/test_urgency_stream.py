@@ -123,7 +123,7 @@ def test_an_urgency_stream_for_a_call_not_at_a_question_is_closed_at_once(served
             ws.receive(timeout=0.2)
 
 
-def test_the_stream_starts_once_an_unsure_guess_is_asked_about_and_leaving_stops_it(app, client, settings):
+def test_the_stream_starts_once_an_unsure_guess_is_asked_about_and_leaving_stops_it(app, client, settings, clock):
     """The webhooks alone: the first question starts the urgency stream (bound to the call by its
     token); an urgent guess below the sure mark asks "press 9 or say yes" with the stream still
     running; a repeat of /voice/urgency says the question again without starting a second stream;
@@ -132,6 +132,7 @@ def test_the_stream_starts_once_an_unsure_guess_is_asked_about_and_leaving_stops
     from ivr.speech.urgency import HEARD_KEY
     from tests.webhooks import signed_post
 
+    clock.set("2026-11-24T10:00", "Asia/Seoul")
     rt = app.extensions["ivr"]
     sid = "CA" + "5" * 32
     call = {"CallSid": sid, "From": "+821012345617", "To": KR}
@@ -147,3 +148,14 @@ def test_the_stream_starts_once_an_unsure_guess_is_asked_about_and_leaving_stops
     assert "누군가 고객님의 계정에 접근한 것 같습니다" in again and "<Start>" not in again
     nine = signed_post(client, "/voice/gather", {**call, "Digits": "9"}).get_data(as_text=True)
     assert '<Stop><Stream name="urgency" /></Stop>' in nine and "보안팀으로 연결해 드리겠습니다" in nine
+
+
+def test_the_describe_step_stops_the_urgency_stream_before_its_own_starts(app, client, clock):
+    from tests.webhooks import signed_post
+
+    clock.set("2026-11-24T10:00", "Asia/Seoul")
+    call = {"CallSid": "CA" + "6" * 32, "From": "+821012345618", "To": KR}
+    assert '<Stream name="urgency"' in signed_post(client, "/voice/incoming", call).get_data(as_text=True)
+    describe = signed_post(client, "/voice/gather", call).get_data(as_text=True)  # nothing pressed at the greeting
+    assert describe.index('<Stop><Stream name="urgency" /></Stop>') < describe.index('<Stream name="listen-0"')
+    assert describe.count("<Start>") == 2  # the recording (consent notice) and the listen step's stream
