@@ -159,3 +159,15 @@ def test_the_describe_step_stops_the_urgency_stream_before_its_own_starts(app, c
     describe = signed_post(client, "/voice/gather", call).get_data(as_text=True)  # nothing pressed at the greeting
     assert describe.index('<Stop><Stream name="urgency" /></Stop>') < describe.index('<Stream name="listen-0"')
     assert describe.count("<Start>") == 2  # the recording (consent notice) and the listen step's stream
+
+
+def test_a_region_listening_for_urgency_without_a_stream_to_hear_it_says_so_at_start_up(settings, clock, sessions,
+                                                                                       caplog):
+    from ivr import create_app
+
+    create_app(settings.with_(speech_path="record"), clock=clock)  # recordings only: no urgency stream
+    assert any("kr.yaml: urgency_stream is set, but no vosk model hears 'ko' by stream here" in r.getMessage()
+               for r in caplog.records)
+    caplog.clear()
+    create_app(settings, clock=clock)
+    assert not any("urgency_stream is set" in r.getMessage() for r in caplog.records)
