@@ -28,8 +28,11 @@ class Metrics:
         self.consents = Counter("ivr_consents", "Consent outcomes", ["region", "outcome"], registry=self.registry)
         self.streams_refused = Counter("ivr_streams_refused", "Media streams refused: every stream slot of the "
                                        "web worker was taken", registry=self.registry)
+        self.urgency_streams = Counter("ivr_urgency_streams", "Urgency streams admitted: calls listened to for "
+                                       "an urgent phrase through the IVR's questions", registry=self.registry)
         self.speech_decisions = Counter("ivr_speech_decisions", "Listen steps decided from a media stream, by how "
-                                        "(final, partial, silence, give_up)", ["how"], registry=self.registry)
+                                        "(final, partial, silence, give_up; urgency_final, urgency_partial: an "
+                                        "urgent phrase on a call's urgency stream)", ["how"], registry=self.registry)
 
         self.deliveries_given_up = Counter("ivr_deliveries_given_up", "Pages and freeze requests still not "
                                            "delivered after their last retry (kind: page, freeze)", ["kind"],

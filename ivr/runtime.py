@@ -62,6 +62,7 @@ class Registry:
     serving: Hook = field(default_factory=lambda: Hook("serving", strict=True))  # (rt) before taking calls
     call_facts: Hook = field(default_factory=lambda: Hook("call_facts", strict=True))  # (db, caller) -> vars
     call_answered: Hook = field(default_factory=lambda: Hook("call_answered"))  # (rt)
+    reply_ready: Hook = field(default_factory=lambda: Hook("reply_ready"))  # (turn) all its actions carried out
     call_ended: Hook = field(default_factory=lambda: Hook("call_ended"))  # (rt, state)
     callback_due_now: Hook = field(default_factory=lambda: Hook("callback_due_now"))  # (rt, request key)
     worker_started: Hook = field(default_factory=lambda: Hook("worker_started"))  # (rt)

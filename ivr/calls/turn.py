@@ -6,7 +6,9 @@ agent for a Transfer, the queue puts the caller in a desk's queue for a JoinQueu
 handler may answer the engine at once (`turn.answer`: nobody left to ring, a full queue), leave a
 TwiML-level action for the reply (`turn.emit`), or leave work for after the commit
 (`turn.after_commit`: what may only happen once the rows exist, such as enqueueing a page).
-Actions nobody registered for (Say, Gather, Hangup ...) go to the reply as they are.
+Actions nobody registered for (Say, Gather, Hangup ...) go to the reply as they are. Once all
+are carried out, the `reply_ready` hook may add to the reply's start (the speech capability starts
+or stops the call's urgency stream there).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ivr.calls.records import note, record_outcome
 from ivr.core import engine
+from ivr.core.actions import Gather
 from ivr.core.events import Event
 from ivr.core.flow import Flow
 from ivr.core.running import Outcome
@@ -51,6 +54,7 @@ class Turn:
                 self._reply.append(action)
             else:
                 handler(self, action)
+        self.rt.registry.reply_ready(self)
         return self.state, self._reply
 
     def answer(self, event: Event) -> None:
@@ -63,6 +67,15 @@ class Turn:
     def emit(self, action) -> None:
         """An action for the reply (rendered as TwiML)."""
         self._reply.append(action)
+
+    def lead_with(self, action) -> None:
+        """An action for the very start of the reply (a stream started or stopped before anything is said)."""
+        self._reply.insert(0, action)
+
+    @property
+    def asks(self) -> bool:
+        """Whether the reply puts a question (a Gather) to the caller."""
+        return any(isinstance(action, Gather) for action in self._reply)
 
     def after_commit(self, work: Callable[[], list]) -> None:
         self._reply.append(AfterCommit(work))

@@ -11,6 +11,7 @@ from ivr.core.actions import (
     Hangup,
     HearVia,
     HoldForAgent,
+    ListenForUrgency,
     Redirect,
     Say,
     StartRecording,
@@ -43,6 +44,12 @@ def render(actions, url_for) -> str:
                 response.append(stop)
             case HearVia():
                 _hear(response, action, url_for)
+            case ListenForUrgency():
+                start = Start()
+                stream = start.stream(url=_websocket_url(url_for("/voice/stream")), name=action.name)
+                stream.parameter(name="listen", value="urgency")
+                stream.parameter(name="token", value=action.token)
+                response.append(start)
             case EnterQueue():
                 add_enqueue(response, action.desk, url_for)
             case HoldForAgent():

@@ -130,9 +130,19 @@ class HearVia:
 
 @dataclass(frozen=True)
 class StopStream:
-    """End the media stream a listen step started."""
+    """End a media stream: a listen step's, or the call's urgency stream."""
 
     name: str
+
+
+@dataclass(frozen=True)
+class ListenForUrgency:
+    """Start the call's urgency stream (<Start><Stream name=...>): while the call is at the IVR's
+    questions, its audio goes to the app's websocket, where an urgent phrase moves the call to the
+    security path. `token` binds the stream to this call (a <Parameter>)."""
+
+    name: str
+    token: str
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class FlowFile(_Model):
     holidays: Holidays | None = None
     consent: Literal["all-party", "one-party"]
     cloud_speech: bool = False
+    urgency_stream: bool = False  # every question listens for urgency through the offline recogniser (vosk)
     keys_only: str | None = None  # why this region's questions hear keys only (no recogniser, no cloud speech)
     urgent: UrgentPath | None = None
     retention: Retention | None = None

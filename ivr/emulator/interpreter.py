@@ -282,6 +282,16 @@ class Session:
             if child.tag in ("Say", "Play", "Pause"):
                 getattr(self, f"verb_{child.tag.lower()}")(child, url)
         action = self.next_action()
+        if isinstance(action, Speak) and self.streams and "speech" not in verb.get("input", "dtmf").split():
+            # a keys-only question while a <Start><Stream> runs: the words go down the stream (the
+            # app may move the call on through the REST API); unanswered, the Gather times out
+            self.script.insert(0, action)
+            jump = self.speak_into_streams(float(verb.get("timeout", "5")))
+            if jump is not None or self.call.status != "in-progress":
+                return jump
+            if verb.get("actionOnEmptyResult") != "true":
+                return None
+            return Jump(verb.get("action") or url, verb.get("method", "POST"), {"msg": "Gather End"})
         params = self.gather_answer(verb, action)
         if params is None:
             return None  # hung up, or nothing gathered and no actionOnEmptyResult: fall through

@@ -129,8 +129,9 @@ QUESTION_KINDS = ("language", "menu", "consent", "callback_offer")
 
 def _heard_everywhere(flow: Flow) -> list[str]:
     """Where a caller in danger may say so, every question listens for words too (Twilio's speech
-    where the region allows it), or the step or the region says why it hears keys only."""
-    if flow.urgent is None or flow.keys_only:
+    where the region allows it, or the call's urgency stream to vosk), or the step or the region
+    says why it hears keys only."""
+    if flow.urgent is None or flow.keys_only or flow.urgency_stream:
         return []
     cloud = flow.cloud_speech and all(language.speech for language in flow.languages)
     problems = []
@@ -139,8 +140,8 @@ def _heard_everywhere(flow: Flow) -> list[str]:
         asks = step.kind in QUESTION_KINDS or (step.kind == "say" and step.listens)
         if asks and not cloud and not getattr(step, "keys_only", None):
             problems.append(f"{flow.source}: step '{name}': this question hears keys only, so an urgent phrase said "
-                            f"here is not heard; allow cloud_speech, or say why with keys_only: (on the step or the "
-                            f"region)")
+                            f"here is not heard; allow cloud_speech, listen with urgency_stream: true, or say "
+                            f"why with keys_only: (on the step or the region)")
     return problems
 
 

@@ -49,6 +49,7 @@ class Hearing:
         self.books = dict(books)  # language -> Phrasebook, checked with the flows
         self.models = model_paths()
         self.ngrams = load_models(settings.flows_dir / MODEL_DIR)  # language -> NgramModel
+        self._grammars: dict[str, list[str]] = {}
 
     def mode(self, flow: Flow, language: str) -> str:
         """stream, record, cloud or none, for a caller speaking `language` in `flow`'s region."""
@@ -67,18 +68,25 @@ class Hearing:
         book = self.books.get(language)
         return intents.urgent_partial(text, book) if book and text.strip() else None
 
-    def recognizer(self, language: str):
-        """A fresh recogniser on the shared model; a closed phrase grammar for IVR_SPEECH_GRAMMAR languages."""
+    def recognizer(self, language: str, grammar: bool | None = None):
+        """A fresh recogniser on the shared model; a closed phrase grammar for IVR_SPEECH_GRAMMAR
+        languages (or when `grammar` says so: the urgency stream always takes one)."""
         from ivr.speech.recognizer import Recognizer  # noqa: PLC0415 (vosk, native: loaded only where callers are heard)
 
         model = load_model(language, self.models)
-        grammar = intents.grammar(self.books[language]) if language in self.settings.speech_grammar else None
-        return Recognizer(model, grammar=grammar)
+        with_grammar = language in self.settings.speech_grammar if grammar is None else grammar
+        return Recognizer(model, grammar=self.grammar(language) if with_grammar else None)
+
+    def grammar(self, language: str) -> list[str]:
+        """The phrasebook's phrases and words, as vosk's phrase list (built once per language)."""
+        if language not in self._grammars:
+            self._grammars[language] = intents.grammar(self.books[language])
+        return self._grammars[language]
 
     def transcribe_wav(self, language: str, wav: bytes) -> str:
         from ivr.speech.recognizer import transcribe_wav  # noqa: PLC0415 (vosk: as in recognizer())
 
-        grammar = intents.grammar(self.books[language]) if language in self.settings.speech_grammar else None
+        grammar = self.grammar(language) if language in self.settings.speech_grammar else None
         return transcribe_wav(load_model(language, self.models), wav, grammar)
 
     def has_model(self, language: str | None) -> bool:
@@ -98,7 +106,7 @@ class Hearing:
         """Every installed model a region's listen step will use must load: a broken one is a
         start-up error, never a crash mid-call. Loads them now, so the first caller does not wait."""
         wanted = {lang for flow in flows for lang in flow.language_codes
-                  if any(step.kind == "listen" for step in flow.steps.values())}
+                  if flow.urgency_stream or any(step.kind == "listen" for step in flow.steps.values())}
         return check_models(sorted(wanted & set(self.models)), self.models)
 
 

@@ -38,7 +38,7 @@ class StreamListener:
             return
         pcm = mulaw.decode(ulaw)
         self.audio_ms += len(pcm) // 16
-        if _rms(pcm) >= VOICED_RMS:
+        if rms(pcm) >= VOICED_RMS:
             if not self.voiced:  # speech starts: give the recogniser the moment before it too
                 for frame in self.lead_in:
                     self.recognizer.feed_pcm(frame)
@@ -95,7 +95,8 @@ class StreamListener:
             self.on_decision(decision)
 
 
-def _rms(pcm: bytes) -> float:
+def rms(pcm: bytes) -> float:
+    """The loudness of 16-bit PCM: the energy gate's measure."""
     count = len(pcm) // 2
     if not count:
         return 0.0

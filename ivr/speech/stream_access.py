@@ -5,6 +5,8 @@ alone proves nothing about which call a stream belongs to. Each listen therefore
 an HMAC (keyed with the auth token) of its CallSid and attempt, sent as a <Parameter> of its
 <Stream>; the stream's `start` message must bring it back with a well-formed CallSid of a call
 waiting at that very listen now. A replayed or forged `start` opens nothing and moves no call.
+The call's urgency stream (ivr/speech/urgency.py) is bound the same way, by a token of its CallSid,
+to a call at one of the IVR's questions now.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ivr.runtime import Runtime
 from ivr.settings import Settings
 from ivr.sids import is_sid
 from ivr.speech.listen_results import listening_now
+from ivr.speech.urgency import at_a_question, urgency_token
 
 PURPOSE = b"ivr media stream v1"
 
@@ -25,6 +28,7 @@ class Admitted:
     call_sid: str
     attempt: int
     parameters: dict
+    urgency_language: str | None = None  # set for the call's urgency stream (ivr/speech/urgency.py)
 
 
 def stream_token(settings: Settings, call_sid: str, attempt: int) -> str:
@@ -39,6 +43,8 @@ def admit(rt: Runtime, start: object) -> Admitted | None:
     if not isinstance(start, dict) or not isinstance(start.get("customParameters"), dict):
         return None
     call_sid, parameters = start.get("callSid"), start["customParameters"]
+    if parameters.get("listen") == "urgency":
+        return _admit_urgency(rt, call_sid, parameters)
     attempt = str(parameters.get("attempt", ""))
     if not is_sid(call_sid, "CA") or not attempt.isdigit() or len(attempt) > 4:
         return None
@@ -48,3 +54,16 @@ def admit(rt: Runtime, start: object) -> Admitted | None:
     if not listening_now(rt, call_sid, int(attempt)):
         return None
     return Admitted(call_sid, int(attempt), parameters)
+
+
+def _admit_urgency(rt: Runtime, call_sid: object, parameters: dict) -> Admitted | None:
+    """The call's urgency stream: its token, and that call at a question where urgency is heard now."""
+    if not is_sid(call_sid, "CA"):
+        return None
+    expected = urgency_token(rt.settings, call_sid)
+    if not hmac.compare_digest(str(parameters.get("token", "")).encode(), expected.encode()):
+        return None
+    state = at_a_question(rt, call_sid)
+    if state is None:
+        return None
+    return Admitted(call_sid, 0, parameters, urgency_language=state.language)

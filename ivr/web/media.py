@@ -1,6 +1,8 @@
 """The Media Streams websocket: a listen step's audio arrives here (8 kHz μ-law, 20 ms frames) and
 feeds a vosk recogniser; as soon as we know what the caller wants, the live call is moved on
-through Twilio's REST API (calls(sid).update) to /voice/listen, which tells the engine.
+through Twilio's REST API (calls(sid).update) to /voice/listen, which tells the engine. A call's
+urgency stream (ivr/speech/urgency.py) arrives here too, through the IVR's questions: an urgent
+phrase moves the call to /voice/urgency.
 
 The handshake is signed like a webhook: X-Twilio-Signature over the wss:// URL, no parameters;
 the stream's `start` must then name a call listening now, with its listen's token
@@ -19,9 +21,11 @@ from flask import abort, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
+from ivr.speech import urgency
 from ivr.speech.hearing import Decision, Hearing, heard_key
 from ivr.speech.listener import StreamListener
 from ivr.speech.stream_access import admit
+from ivr.speech.urgency_listener import UrgencyListener
 from ivr.web import runtime
 from ivr.web.signature import signed_url
 
@@ -54,11 +58,11 @@ def register(app) -> None:
     def stream(ws):
         rt = runtime()
         if not slots.acquire(blocking=False):  # every slot taken: refuse, and keep the thread for webhooks
-            rt.metrics.streams_refused.inc()
+            rt.metrics.streams_refused.inc()  # an urgency stream refused: keys still work for that call
             log.warning("refused a media stream: all %d stream slots are taken", rt.settings.stream_slots)
             ws.close(reason=1013, message="try again later")
             return
-        listener: StreamListener | None = None
+        listener: StreamListener | UrgencyListener | None = None
         call_sid, attempt = None, 0
         try:
             while True:
@@ -75,6 +79,11 @@ def register(app) -> None:
                                     extra={"call_sid": str((message.get("start") or {}).get("callSid"))[:64]})
                         break
                     call_sid, attempt, params = admitted.call_sid, admitted.attempt, admitted.parameters
+                    if admitted.urgency_language is not None:  # the call's urgency stream, through its questions
+                        rt.metrics.urgency_streams.inc()
+                        listener = UrgencyListener(rt.service(Hearing), admitted.urgency_language,
+                                                   lambda decision, sid=call_sid: urgency.act(rt, sid, decision))
+                        continue
                     listener = StreamListener(rt.service(Hearing), str(params.get("language", "en")),
                                               lambda decision, sid=call_sid, n=attempt: _act(rt, sid, n, decision),
                                               give_up_ms=_whole(params.get("give_up_ms")))

@@ -10,7 +10,7 @@ from ivr.calls.callers import caller_from
 from ivr.calls.records import FINAL_STATUSES, Arrival
 from ivr.core.events import Digits, NoInput, Speech
 from ivr.security import warm_transfer
-from ivr.speech import listen_results
+from ivr.speech import listen_results, urgency
 from ivr.web import runtime
 from ivr.web.replies import TWIML, agent_safe, answers_twiml, kept, whole_seconds
 from ivr.web.signature import twilio_signed
@@ -178,6 +178,14 @@ def listen_recorded():
     form = request.form
     return listen_results.from_recording(runtime(), form["CallSid"], request.args.get("attempt", type=int, default=0),
                                       form.get("RecordingSid") or form.get("RecordingUrl", ""), form.get("Digits"))
+
+
+@bp.post("/urgency")
+@twilio_signed
+@answers_twiml
+def urgency_heard():
+    """An urgent phrase on the call's urgency stream: the live call was moved here from its question."""
+    return urgency.heard(runtime(), request.form["CallSid"])
 
 
 @bp.post("/listen/cloud")

@@ -157,10 +157,16 @@ def test_every_question_of_an_urgent_region_hears_words_or_says_why_not(tmp_path
 
     folder = tmp_path / "flows"
     shutil.copytree(SHIPPED, folder)
+    assert check(folder).exit_code == 0  # kr listens through its urgency stream; hk and sg say why not
     region = folder / "kr.yaml"
-    region.write_text("\n".join(line for line in region.read_text().splitlines() if not line.startswith("keys_only:")))
+    region.write_text("\n".join(line for line in region.read_text().splitlines()
+                                if not line.startswith("urgency_stream:")))
     result = check(folder)
     assert result.exit_code == 1
-    assert ("flows/kr.yaml: step 'consent': this question hears keys only, so an urgent phrase said here is not "
-            "heard; allow cloud_speech, or say why with keys_only: (on the step or the region)") in result.output
+    assert ("flows/kr.yaml: step 'greeting': this question hears keys only, so an urgent phrase said here is not "
+            "heard; allow cloud_speech, listen with urgency_stream: true, or say why with keys_only: (on the step or "
+            "the region)") in result.output
     assert "flows/us.yaml" not in result.output and "flows/gb.yaml" not in result.output  # Twilio's speech hears them
+    sg = folder / "sg.yaml"
+    sg.write_text("\n".join(line for line in sg.read_text().splitlines() if not line.startswith("keys_only:")))
+    assert "flows/sg.yaml: step 'greeting': this question hears keys only" in check(folder).output
