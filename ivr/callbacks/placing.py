@@ -168,12 +168,7 @@ def _to_security(rt: Runtime, snapshot: _Snapshot, call_sid: str, intro) -> str:
     """Urgent: the call back is answered like a call from the customer on their open security
     ticket, so it goes straight down the on-call chain (the flow's urgent path)."""
     arrival = Arrival(call_sid=call_sid, to=snapshot.caller_id, caller=caller_from(snapshot.number), callback=True)
-    body = answer(rt, arrival, prefix=intro)
-    with rt.sessions.begin() as db:
-        call = find_call(db, call_sid)
-        if call is not None:
-            call.direction = "outbound"
-    return body
+    return answer(rt, arrival, prefix=intro)  # its call row says outbound (arrival.callback)
 
 
 def _to_queue(rt: Runtime, snapshot: _Snapshot, call_sid: str, intro) -> str:

@@ -42,6 +42,19 @@ def find_open_security(db: Session, caller: Caller) -> Ticket | None:
     return db.scalars(query).first()
 
 
+def open_tickets_of(db: Session, number: str | None, since: datetime) -> list[Ticket]:
+    """A caller's open tickets updated since `since`, and their open security tickets of any age
+    (what ivr/calls/ticket_cache.py keeps in Redis)."""
+    if number is None:
+        return []
+    security = (Ticket.priority == "P1") | (Ticket.category == "account_takeover")
+    query = (select(Ticket)
+             .where(Ticket.caller_number == number, Ticket.status.not_in(CLOSED),
+                    (Ticket.updated_at >= since) | security)
+             .order_by(Ticket.updated_at.desc()).limit(200))
+    return list(db.scalars(query))
+
+
 def open_or_join(db: Session, region: str, caller: Caller, now: datetime, within_hours: int) -> tuple[Ticket, bool]:
     """The caller's open ticket from the last `within_hours`, or a new one. Returns (ticket, joined)."""
     existing = find_open(db, region, caller, now, within_hours)
