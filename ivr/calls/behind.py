@@ -18,7 +18,7 @@ docs/architecture.md, "Records written behind").
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Table
@@ -68,6 +68,8 @@ def values(table: Table, data: dict[str, Any]) -> dict[str, Any]:
         value = data.get(column.key)
         if value is not None and isinstance(column.type, DateTime):
             value = datetime.fromisoformat(value)
+            if value.tzinfo is None:  # SQLite gives its times back without their zone: they are UTC
+                value = value.replace(tzinfo=UTC)
         out[column.key] = value
     return out
 

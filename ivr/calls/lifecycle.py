@@ -25,6 +25,11 @@ from ivr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# The `call_answered` hooks make sure the reconcilers' and upkeep's jobs are scheduled (after Redis
+# lost its data): once a minute is enough, and on every call it cost about an eighth of a new
+# call's CPU. The key goes with Redis's data, so the first call after a loss runs them.
+ANSWERED_HOOKS_KEY = "ivr:call-answered-hooks"
+ANSWERED_HOOKS_EVERY = 60  # seconds
 ANSWER_WAIT = 8.0  # seconds a retry waits for the first attempt's answer (Twilio waits 15 s in all)
 LAST_RESORT = "We are sorry, something went wrong on our side. Please contact us through the help centre. Goodbye."
 
@@ -78,7 +83,8 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
         ledger.close()
         raise
     reply = settle(reply)
-    rt.registry.call_answered(rt)
+    if rt.redis.set(ANSWERED_HOOKS_KEY, "1", nx=True, ex=ANSWERED_HOOKS_EVERY):
+        rt.registry.call_answered(rt)
     rt.metrics.calls_started.labels(flow.region).inc()
     _count_consent(rt, flow.region, reply)
     return twiml.render([*(prefix or []), *reply], rt.url_for)
