@@ -21,8 +21,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import DateTime, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call, CallEvent, Consent, Ticket
@@ -90,8 +91,11 @@ def hand_over(redis, payload: str | None, cap: int, commands: list[list]) -> boo
                            json.dumps(commands)))
 
 
-def apply(db: Session, payloads: list[dict[str, list[dict]]]) -> None:
-    """Write entries' rows in `db`'s transaction, idempotently (see the module's docstring)."""
+def apply(db: Session, payloads: list[dict[str, list[dict]]], renumber=None) -> None:
+    """Write entries' rows in `db`'s transaction, idempotently (see the module's docstring).
+    `renumber(model, count)`, the first of `count` new ids, is for an event or consent whose id
+    the database gave another row while Redis was down (ivr/calls/ids.py); without it, such a
+    clash raises IntegrityError."""
     merged: dict[str, dict[int, dict]] = {name: {} for name, _ in KINDS}
     for payload in payloads:
         for name, _model in KINDS:
@@ -115,8 +119,36 @@ def apply(db: Session, payloads: list[dict[str, list[dict]]]) -> None:
                 index_elements=["id"], set_={c.key: statement.excluded[c.key] for c in table.columns if c.key != "id"},
                 where=table.c.rev.is_(None) | (table.c.rev <= statement.excluded.rev))
         else:
-            statement = statement.on_conflict_do_nothing(index_elements=["id"])
+            rows = _without_written(db, model, rows, renumber)
+            if not rows:
+                continue
         db.execute(statement, rows)
+
+
+SAME = {"call_events": ("call_id", "kind"), "consents": ("call_id", "outcome")}
+
+
+def _without_written(db: Session, model: type, rows: list[dict], renumber) -> list[dict]:
+    """The rows not yet written. A row whose id is taken is the same record written before (its
+    call and kind agree: skipped) or, rarely, another row the database numbered (renumbered)."""
+    table = model.__table__
+    same = SAME[model.__tablename__]
+    taken = {r.id: r for r in db.execute(select(table.c.id, *[table.c[k] for k in same])
+                                         .where(table.c.id.in_([row["id"] for row in rows])))}
+    fresh, clashed = [], []
+    for row in rows:
+        found = taken.get(row["id"])
+        if found is None:
+            fresh.append(row)
+        elif any(getattr(found, k) != row[k] for k in same):
+            clashed.append(row)
+    if clashed:
+        if renumber is None:
+            raise IntegrityError("an id taken by another row", None, Exception(model.__tablename__))
+        first = renumber(model, len(clashed))
+        for offset, row in enumerate(clashed):
+            fresh.append({**row, "id": first + offset})
+    return fresh
 
 
 def _newer(name: str, data: dict, kept: dict) -> bool:

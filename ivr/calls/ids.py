@@ -7,13 +7,21 @@ instance takes ids from the same counters (INCRBY), so they never collide and ea
 grow in the order the records were made. A counter Redis has lost is seeded from the table's
 largest id. Rows these tables get any other way (the web's synchronous paths, call backs placed,
 the tests) take their ids here too: `install` hooks the runtime's sessions before each flush.
+Only while Redis is unreachable does the database number such a row itself; an entry written
+behind whose id the database has meanwhile given to another row is then given a new id by the
+writer (ivr/calls/behind.py), never dropped.
 """
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import RedisError
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import Call, CallEvent, Consent, Ticket
+
+log = logging.getLogger(__name__)
 
 ID_KEY = "ivr:ids:{table}"
 MODELS = (Ticket, Call, CallEvent, Consent)
@@ -62,7 +70,11 @@ def assign(redis, sessions: sessionmaker, records: list) -> None:
 def install(redis, sessions: sessionmaker) -> None:
     """Every new ticket, call, event or consent flushed through `sessions` takes its id from Redis."""
     def before_flush(session: Session, _context, _instances) -> None:
-        assign(redis, sessions, [obj for obj in session.new if type(obj) in MODELS])
+        new = [obj for obj in session.new if type(obj) in MODELS]
+        try:
+            assign(redis, sessions, new)
+        except RedisError:  # Redis down: the database numbers them (the writer sees to a clash, see behind.py)
+            log.warning("Redis unavailable: %d new call records take their ids from the database", len(new))
 
     if not event.contains(sessions, "before_flush", before_flush):
         event.listen(sessions, "before_flush", before_flush)

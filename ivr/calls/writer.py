@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from redis.exceptions import ResponseError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from ivr.calls import ids
 from ivr.calls.behind import DEAD, FIELD, GROUP, STREAM, apply
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def write(rt, batch: Batch) -> int:
         return 0
     try:
         with rt.sessions.begin() as db:
-            apply(db, batch.payloads)
+            apply(db, batch.payloads, renumber=_renumber(rt))
     except IntegrityError:
         log.warning("writer: a batch of %d entries was refused; writing them one by one", len(batch.ids))
         return _one_by_one(rt, batch)
@@ -90,7 +91,7 @@ def _one_by_one(rt, batch: Batch) -> int:
     for entry_id, payload in zip(batch.ids, batch.payloads, strict=True):
         try:
             with rt.sessions.begin() as db:
-                apply(db, [payload])
+                apply(db, [payload], renumber=_renumber(rt))
             written += 1
         except IntegrityError as exc:
             log.error("writer: entry %s refused by the database (%s); moved to %s", entry_id,
@@ -98,6 +99,10 @@ def _one_by_one(rt, batch: Batch) -> int:
             rt.redis.xadd(DEAD, {FIELD: json.dumps(payload), "entry": entry_id, "reason": str(exc.orig)[:500]})
         _acknowledge(rt, [entry_id])
     return written
+
+
+def _renumber(rt):
+    return lambda model, count: ids.allocate(rt.redis, rt.sessions, {model: count})[model]
 
 
 def _acknowledge(rt, ids: list[str]) -> None:
