@@ -49,14 +49,15 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
         return twiml.speak([], hang_up=True)  # that call is over: nothing to say, nothing to reopen
     ledger = ledger or CallLedger(rt)
     try:
-        security = ticket_cache.find_open_security(rt, arrival.caller, now, hours) if flow.urgent else None
+        known = ticket_cache.callers_tickets(rt, arrival.caller, now, hours)
+        security = ticket_cache.find_open_security(known) if flow.urgent else None
         if security is not None:
             ticket, joined = security, True
             ticket.updated_at = now
         elif earlier is not None and earlier.ticket is not None:
             ticket, joined = earlier.ticket, True
         else:
-            ticket, joined = ticket_cache.open_or_join(rt, flow.region, arrival.caller, now, hours)
+            ticket, joined = ticket_cache.open_or_join(rt, known, flow.region, arrival.caller, now, hours)
         if arrival.stir_verstat:
             ticket.caller_verification = clip(arrival.stir_verstat, VERSTAT_CHARS)
         if earlier is None:

@@ -37,7 +37,10 @@ def load(rt, ticket_id: int) -> Ticket | None:
         return record(Ticket, row(found)) if found is not None else None
 
 
-def _callers_tickets(rt, caller: Caller, now: datetime, within_hours: int) -> list[Ticket]:
+def callers_tickets(rt, caller: Caller, now: datetime, within_hours: int) -> list[Ticket]:
+    """The caller's open tickets Redis knows (all of them: rebuilt from SQL when it did not)."""
+    if caller.number is None:
+        return []  # a withheld number cannot be matched to anyone
     key = CALLER_KEY.format(number=caller.number)
     members = rt.redis.smembers(key)
     if COMPLETE not in members:
@@ -68,29 +71,26 @@ def _rebuild(rt, caller: Caller, now: datetime, within_hours: int) -> None:
         pipe.execute()
 
 
-def find_open(rt, region: str, caller: Caller, now: datetime, within_hours: int) -> Ticket | None:
-    """The caller's open ticket in `region` updated within `within_hours`, the latest."""
-    if caller.number is None:
-        return None  # a withheld number cannot be matched to anyone
+def find_open(known: list[Ticket], region: str, now: datetime, within_hours: int) -> Ticket | None:
+    """Of the caller's tickets (`callers_tickets`), the open one in `region` updated within
+    `within_hours`, the latest."""
     since = now - timedelta(hours=within_hours)
-    found = [t for t in _callers_tickets(rt, caller, now, within_hours)
-             if t.region == region and t.status not in CLOSED and t.updated_at >= since]
+    found = [t for t in known if t.region == region and t.status not in CLOSED and t.updated_at >= since]
     return max(found, key=lambda t: (t.updated_at, t.id), default=None)
 
 
-def find_open_security(rt, caller: Caller, now: datetime, within_hours: int) -> Ticket | None:
-    """The caller's open security ticket, in any region and of any age: they go straight through."""
-    if caller.number is None:
-        return None
-    found = [t for t in _callers_tickets(rt, caller, now, within_hours)
-             if t.status not in CLOSED and (t.priority == "P1" or t.category == "account_takeover")]
+def find_open_security(known: list[Ticket]) -> Ticket | None:
+    """Of the caller's tickets, the open security ticket, in any region and of any age: they go
+    straight through."""
+    found = [t for t in known if t.status not in CLOSED and (t.priority == "P1" or t.category == "account_takeover")]
     return max(found, key=lambda t: (t.updated_at, t.id), default=None)
 
 
-def open_or_join(rt, region: str, caller: Caller, now: datetime, within_hours: int) -> tuple[Ticket, bool]:
-    """The caller's open ticket from the last `within_hours`, or a new one (not yet written:
-    the call's records carry it). Returns (ticket, joined)."""
-    existing = find_open(rt, region, caller, now, within_hours)
+def open_or_join(rt, known: list[Ticket], region: str, caller: Caller, now: datetime,
+                 within_hours: int) -> tuple[Ticket, bool]:
+    """The caller's open ticket from the last `within_hours` (of `known`), or a new one (not yet
+    written: the call's records carry it). Returns (ticket, joined)."""
+    existing = find_open(known, region, now, within_hours)
     if existing is not None:
         existing.updated_at = now
         return existing, True
