@@ -55,6 +55,8 @@ except ImportError:  # the code before the records writer (bench/RESULTS.md's "b
     writer = None
 
 ROOT = Path(__file__).resolve().parent.parent
+if not (ROOT / "ivr").is_dir():  # a copy run from elsewhere against another checkout: the one we are in
+    ROOT = Path.cwd()
 BIN = Path(sys.executable).parent
 ACCOUNT_SID, AUTH_TOKEN, PUBLIC = "AC" + "0" * 31 + "1", "bench-auth-token-0123456789abcdef", "https://ivr.bench.test"
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789"
