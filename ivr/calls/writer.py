@@ -23,7 +23,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ivr.calls import ids
@@ -129,17 +129,24 @@ def drain(rt, consumer: str = "drain", claim_idle_ms: int = 0) -> int:
 def run(rt, consumer: str | None = None, stop=lambda: False) -> None:
     """`ivr writer`: write batches as they come until `stop()`."""
     consumer = consumer or consumer_name()
-    ensure_group(rt.redis)
     log.info("writer %s: writing %s to the database", consumer, STREAM)
     while not stop():
-        batch = read(rt, consumer, rt.settings.writer_batch, BLOCK_MS, rt.settings.writer_claim_seconds * 1000)
+        try:
+            ensure_group(rt.redis)  # again after Redis lost its data
+            batch = read(rt, consumer, rt.settings.writer_batch, BLOCK_MS, rt.settings.writer_claim_seconds * 1000)
+        except RedisError:
+            log.warning("writer: Redis is unavailable", exc_info=True)
+            time.sleep(RETRY_PAUSE)  # a real pause: we wait for Redis, not for the calendar
+            continue
         try:
             write(rt, batch)
         except (OperationalError, DBAPIError):
             log.warning("writer: the database is unavailable; %d entries wait in the stream", len(batch.ids),
                         exc_info=True)
             time.sleep(RETRY_PAUSE)  # a real pause: the database is what we wait for, not the calendar
-        _report_lag(rt)
+        except RedisError:  # committed, not acknowledged: written again later, which writes nothing twice
+            log.warning("writer: Redis is unavailable after a commit", exc_info=True)
+            time.sleep(RETRY_PAUSE)
 
 
 @dataclass(frozen=True)
@@ -155,12 +162,3 @@ def lag(redis) -> Lag:
     now_s, now_us = redis.time()
     oldest_ms = int(first[0][0].split("-")[0])
     return Lag(max(0.0, (now_s * 1000 + now_us / 1000 - oldest_ms) / 1000), redis.xlen(STREAM))
-
-
-def _report_lag(rt) -> None:
-    try:
-        found = lag(rt.redis)
-    except Exception:
-        return
-    rt.metrics.writer_lag.set(found.seconds)
-    rt.metrics.writer_pending.set(found.pending)
