@@ -10,6 +10,7 @@ from dataclasses import replace
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
+from ivr import create_app
 from ivr.calls import writer
 from ivr.calls.behind import FIELD, STREAM, apply
 from ivr.db.models import Call, CallEvent, Consent, Ticket
@@ -142,3 +143,15 @@ def test_readyz_says_not_ready_while_the_writer_is_behind(app):
     assert writer.lag(rt.redis).pending == 1
     drain_records(app)
     assert client.get("/readyz").status_code == 200
+
+
+def test_the_writers_lag_and_backlog_are_metrics(settings, clock, sessions):
+    token = "ops-token-for-the-writer-metrics-0123456789"
+    app = create_app(settings.with_(ops_token=token), clock=clock)
+    rt = app.extensions["ivr"]
+    rt.redis.xadd(STREAM, {FIELD: json.dumps({})}, id="1-1")
+    rt.redis.xadd(STREAM, {FIELD: json.dumps({})}, id="1-2")
+    shown = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"}).data.decode()
+    assert "ivr_writer_pending 2.0" in shown
+    [lag] = [line for line in shown.splitlines() if line.startswith("ivr_writer_lag_seconds ")]
+    assert float(lag.split()[1]) > 365 * 24 * 3600  # an entry from 1970
