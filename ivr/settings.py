@@ -127,7 +127,7 @@ class Settings:
             recordings_url=_s3_url(env),
             recordings_s3_sse=_choice(env, "IVR_RECORDINGS_S3_SSE", "AES256", ("AES256", "AWS:KMS", "NONE")
                                       ).replace("AWS:KMS", "aws:kms").replace("NONE", "none"),
-            recordings_delete_at_twilio=_bool(env, "IVR_RECORDINGS_DELETE_AT_TWILIO", True),
+            recordings_delete_at_twilio=_boolean(env, "IVR_RECORDINGS_DELETE_AT_TWILIO", True),
             recordings_max_mb=_positive_int(env, "IVR_RECORDINGS_MAX_MB", 512),
             recordings_job_timeout=_positive_int(env, "IVR_RECORDINGS_JOB_TIMEOUT", 3600),
             recordings_retry_seconds=_positive_int(env, "IVR_RECORDINGS_RETRY_SECONDS", 30),
@@ -363,17 +363,6 @@ def _clock(env: Mapping[str, str]) -> str:
     value = env.get("IVR_CLOCK") or "system"
     clock_from(value)  # raises SettingsError naming the problem
     return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be true or false, got {env.get(name)!r}")
 
 
 def _s3_url(env: Mapping[str, str]) -> str | None:

@@ -96,7 +96,7 @@ def make_world(settings, clock, sessions, **overrides):
 def world(settings, clock, sessions):
     made, rest = make_world(settings, clock, sessions)
     yield made
-    made.twilio.wait_outbound(10)
+    made.twilio.wait_outbound()
     rest.__exit__(None, None, None)
 
 

@@ -32,6 +32,28 @@ PUBLIC_URL = "https://ivr.example.test"
 FLOWS_DIR = PROJECT_ROOT / "flows"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--share", default=None, metavar="K/N",
+                     help="run only the K-th of N equal shares of the selected tests (K from 0), by position: "
+                          "scripts/test.sh gives each faketime moment one share")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    share = config.getoption("--share")
+    if not share:
+        return
+    try:
+        k, n = (int(part) for part in share.split("/"))
+        if not 0 <= k < n:
+            raise ValueError
+    except ValueError:
+        raise pytest.UsageError(f"--share {share!r}: give K/N with 0 <= K < N, e.g. 1/3") from None
+    kept = [item for index, item in enumerate(items) if index % n == k]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
 def pytest_report_header(config):
     url = os.environ.get("IVR_TEST_DATABASE_URL")
     return f"ivr database under test: {url if url else 'SQLite (set IVR_TEST_DATABASE_URL for PostgreSQL)'}"

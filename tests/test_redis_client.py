@@ -13,8 +13,8 @@ from ivr import jobs, redis_client
 from ivr.errors import SettingsError
 from ivr.settings import Settings
 from tests.callback_world import wait_for
-from tests.cli.test_service import free_port
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, FLOWS_DIR, real_time_env
+from tests.ports import free_port
 
 
 def _redis(*arguments: str) -> subprocess.Popen:

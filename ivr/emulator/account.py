@@ -107,8 +107,9 @@ class Twilio:
         last = call.ended_wall or float("inf")
         return sorted((c for c in self.outbound if first <= c.created_wall <= last), key=lambda c: c.created_wall)
 
-    def wait_outbound(self, timeout: float = 30.0) -> list[EmulatedCall]:
-        """Wait for every REST-created call so far to finish; return them."""
+    def wait_outbound(self, timeout: float = 120.0) -> list[EmulatedCall]:
+        """Wait for every REST-created call so far to finish; return them. `timeout` (real seconds
+        per call) only bounds a call that never ends: a busy machine may take its time."""
         with self._lock:
             threads = list(self._threads)
         for thread in threads:

@@ -14,6 +14,7 @@ from ivr.errors import AccessRefused, FilterError
 from ivr.qa import audit, reviewers
 from ivr.qa.audit import ACTIONS, Actor
 from ivr.qa.reviewers import Reviewer
+from ivr.qa.search import parse_day
 from ivr.runtime import Runtime
 
 PAGE_SIZE = 100
@@ -41,8 +42,8 @@ class AuditFilters:
             raise FilterError(f"target: like call:123, user:alice or path:/qa/users, got {v['target']!r}")
         if v["page"] and not (v["page"].isdigit() and 1 <= int(v["page"]) <= 100_000):
             raise FilterError(f"page: a number, got {v['page']!r}")
-        return cls(v["actor"] or None, v["action"] or None, v["target"] or None, _day(v["from"], "from"),
-                   _day(v["to"], "to"), int(v["page"] or 1))
+        return cls(v["actor"] or None, v["action"] or None, v["target"] or None, parse_day(v["from"], "from"),
+                   parse_day(v["to"], "to"), int(v["page"] or 1))
 
     def as_query(self, **changes) -> dict[str, str]:
         names = {"date_from": "from", "date_to": "to"}
@@ -85,11 +86,3 @@ def _page(db: Session, f: AuditFilters) -> AuditPage:
     found = list(db.scalars(query))
     return AuditPage(found[:PAGE_SIZE], f.page, len(found) > PAGE_SIZE)
 
-
-def _day(value: str, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FilterError(f"{name}: a day like 2026-11-24, got {value!r}") from None

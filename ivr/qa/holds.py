@@ -3,9 +3,9 @@
 the call on the page. Each is audited (`legal_hold`, `deletion`), and so is a refusal."""
 from __future__ import annotations
 
-from ivr.db.models import Call
-from ivr.errors import AccessRefused, IvrError, RecordingRequestError, UnknownCall
-from ivr.qa import audit, reviewers
+from ivr.errors import IvrError, RecordingRequestError
+from ivr.qa import audit
+from ivr.qa.access import call_for
 from ivr.qa.audit import Actor
 from ivr.qa.reviewers import Reviewer
 from ivr.recordings import retention
@@ -42,16 +42,7 @@ def delete_on_request(rt: Runtime, reviewer: Reviewer, call_id: int, reason: str
 
 def _admin_ticket(rt: Runtime, reviewer: Reviewer, call_id: int, actor: Actor) -> str:
     with rt.sessions() as db:
-        call = db.get(Call, call_id)
-        if call is None:
-            audit.write(rt, "refused", actor, f"call:{call_id}", reason="no such call")
-            raise UnknownCall(f"no call {call_id}")
-        try:
-            reviewers.check_admin(reviewer, f"call:{call_id}")
-            reviewers.check_call_row(reviewer, call)
-        except AccessRefused as refused:
-            audit.write(rt, "refused", actor, refused.target, reason=refused.reason)
-            raise
+        call = call_for(rt, db, reviewer, call_id, actor, admin=True)
         if call.ticket is None:
             raise RecordingRequestError("this call has no ticket")
         return call.ticket.reference

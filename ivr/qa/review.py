@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call
-from ivr.errors import AccessRefused, DiagramUnavailable, UnknownCall
+from ivr.errors import DiagramUnavailable
 from ivr.qa import audit, reviewers
+from ivr.qa.access import call_for
 from ivr.qa.audit import Actor
 from ivr.qa.checks import agents
 from ivr.qa.diagrams import FlowDrawings
@@ -95,15 +96,7 @@ def open_call(rt: Runtime, reviewer: Reviewer, call_id: int, actor: Actor) -> Ca
     """The call for review; AccessRefused (audited) if the reviewer may not see it, UnknownCall if
     there is no such call (audited too)."""
     with rt.sessions() as db:
-        call = db.get(Call, call_id)
-        if call is None:
-            audit.write(rt, "refused", actor, f"call:{call_id}", reason="no such call")
-            raise UnknownCall(f"no call {call_id}")
-        try:
-            reviewers.check_call_row(reviewer, call)
-        except AccessRefused as refused:
-            audit.write(rt, "refused", actor, refused.target, reason=refused.reason)
-            raise
+        call = call_for(rt, db, reviewer, call_id, actor)
         audit.write(rt, "call_view", actor, f"call:{call.id}",
                      ticket=call.ticket.reference if call.ticket else None, region=call.region)
         return _review(rt, db, reviewer, call)

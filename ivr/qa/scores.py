@@ -13,8 +13,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call, QaScore, Ticket
-from ivr.errors import AccessRefused, ScoreError, UnknownCall
-from ivr.qa import audit, reviewers
+from ivr.errors import ScoreError
+from ivr.qa import audit
+from ivr.qa.access import call_for
 from ivr.qa.audit import Actor
 from ivr.qa.checks import NA, NO, YES, CallFacts, Finding, agents, run
 from ivr.qa.facts import call_facts
@@ -103,15 +104,7 @@ def save(rt: Runtime, reviewer: Reviewer, call_id: int, form: Mapping[str, str],
     """Check and keep a reviewer's scorecard for a call. ScoreError names what is missing or wrong."""
     now = rt.clock()
     with rt.sessions() as db:
-        call = db.get(Call, call_id)
-        if call is None:
-            audit.write(rt, "refused", actor, f"call:{call_id}", reason="no such call")
-            raise UnknownCall(f"no call {call_id}")
-        try:
-            reviewers.check_call_row(reviewer, call)
-        except AccessRefused as refused:
-            audit.write(rt, "refused", actor, refused.target, reason=refused.reason)
-            raise
+        call = call_for(rt, db, reviewer, call_id, actor)
         facts, _ = call_facts(rt, call)
         card = scorecard(db, rt.service(Rubrics), call, facts, reviewer)
         if card.rubric is None:

@@ -56,7 +56,7 @@ class CallFilters:
                    "security", "page")}
         caller = values["caller"].replace(" ", "").replace("-", "")
         filters = cls(
-            date_from=_day(values["from"], "from"), date_to=_day(values["to"], "to"),
+            date_from=parse_day(values["from"], "from"), date_to=parse_day(values["to"], "to"),
             region=_one_of(values["region"], regions, "region"),
             language=_matching(values["language"], LANGUAGE, "language", "a language code like en"),
             intent=_matching(values["intent"], CODE, "intent", "an issue like withdrawal"),
@@ -178,7 +178,8 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _day(value: str, name: str) -> date | None:
+def parse_day(value: str, name: str) -> date | None:
+    """A filter's day (YYYY-MM-DD), None when blank; FilterError naming the field otherwise."""
     if not value:
         return None
     try:

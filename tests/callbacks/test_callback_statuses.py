@@ -19,7 +19,7 @@ def test_a_late_ringing_after_the_final_status_changes_nothing(world, clock):
     world.book(number)
     world.until_due(number)
     world.work()
-    world.twilio.wait_outbound(20)
+    world.twilio.wait_outbound()
     [attempt] = world.attempts(number)
     assert attempt.status == "completed" and attempt.outcome == "answered"
     client = world.app.test_client()

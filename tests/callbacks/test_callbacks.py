@@ -91,7 +91,7 @@ def test_the_agent_free_when_a_kept_place_reaches_the_front_waits_for_its_call_b
     assert Queue("callbacks", connection=world.rt.jobs).fetch_job(scheduling.job_id(request.id, 1)) is not None
 
     world.work()  # the call back is placed now, a real worker
-    world.twilio.wait_outbound(20)
+    world.twilio.wait_outbound()
     assert len(world.calls_to(customer)) == 1
     [call_back] = world.twilio.outbound
     assert call_back.heard("returning your call about ticket") and call_back.bridged_to == [OLIVIA]
@@ -171,7 +171,7 @@ def test_a_machine_is_hung_up_on_and_the_retry_waits_for_the_next_opening(world,
     world.book("+447400123483", BOOK_WHEN_CLOSED[:1] + [Press("2"), Press("6"), Press("1"), Press("1")])
     request = world.request("+447400123483")
     placed = placing.place(world.rt, request.key, 1, owner="test")
-    world.twilio.wait_outbound(10)
+    world.twilio.wait_outbound()
     [call] = world.twilio.outbound
     assert placed.outcome == "placed" and call.ended_by == "ivr-hangup" and not call.said
     request = world.request("+447400123483")
@@ -189,7 +189,7 @@ def test_asynchronous_machine_detection_hangs_up_through_the_rest_api(settings, 
         made.book("+447400123484")
         request = made.request("+447400123484")
         placing.place(made.rt, request.key, 1, owner="test")
-        made.twilio.wait_outbound(10)
+        made.twilio.wait_outbound()
         [attempt] = made.attempts("+447400123484")
         assert (attempt.answered_by, attempt.outcome) == ("machine_start", "machine")
         assert any(h.kind == "redirect" and "status" in h.text for h in made.twilio.outbound[0].transcript)
@@ -207,7 +207,7 @@ def test_an_urgent_call_back_goes_straight_to_the_security_team(world, clock, se
     world.twilio.person("+447400123485", Agent(presses=()))
     world.twilio.person(EMMA, Agent())
     placing.place(world.rt, request.key, 1, owner="test")
-    world.twilio.wait_outbound(20)
+    world.twilio.wait_outbound()
     [call] = [placed for placed in world.twilio.outbound if placed.to == "+447400123485"]
     assert call.said[0].startswith("This is the United Kingdom support line returning your call about ticket")
     assert "We are connecting you to our security team now." in call.said

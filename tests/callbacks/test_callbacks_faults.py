@@ -64,14 +64,14 @@ def test_a_worker_killed_while_placing_a_call_back_still_calls_exactly_once(sett
         assert Job.fetch(job_id, connection=world.rt.jobs).get_status() == JobStatus.SCHEDULED  # RQ retries it
         clock.advance(seconds=1)  # RQ retries the job after 1 s of service time
         world.work()
-        world.twilio.wait_outbound(20)
+        world.twilio.wait_outbound()
         [placed] = world.calls_to("+447400123421")
         [attempt] = world.attempts("+447400123421")
         assert attempt.call_sid == placed.sid and attempt.attempt == 1
         assert world.request("+447400123421").status == "completed"
         assert [c.bridged_to for c in world.twilio.outbound] == [[OLIVIA]]
     finally:
-        world.twilio.wait_outbound(10)
+        world.twilio.wait_outbound()
         rest.__exit__(None, None, None)
 
 
@@ -202,7 +202,7 @@ def test_two_calls_booking_at_once_place_one_call_back(world, clock):
                          .where(CallbackRequest.number == "+447400123442")) == 1
     world.until_due("+447400123442")
     world.work()
-    world.twilio.wait_outbound(20)
+    world.twilio.wait_outbound()
     assert len(world.calls_to("+447400123442")) == 1
 
 
@@ -234,11 +234,11 @@ def test_an_answering_machine_is_hung_up_on_and_tried_again_until_the_caller_ans
     first = world.book("+447400123451")
     world.until_due("+447400123451")
     world.work()
-    world.twilio.wait_outbound(20)
+    world.twilio.wait_outbound()
     assert (world.request("+447400123451").status, world.request("+447400123451").attempts) == ("pending", 1)
     clock.advance(seconds=1)  # IVR_CALLBACK_RETRY_SECONDS=1, on the service's clock
     world.work()
-    world.twilio.wait_outbound(20)
+    world.twilio.wait_outbound()
     request = world.request("+447400123451")
     assert (request.status, request.attempts, request.last_outcome) == ("completed", 2, "answered")
     assert [a.outcome for a in world.attempts("+447400123451")] == ["machine", "answered"]
@@ -261,6 +261,6 @@ def test_urgent_security_call_backs_are_placed_first(world, clock, sessions):
     for request_id in [*routine, urgent]:
         scheduling.schedule(world.rt, request_id)
     world.work()
-    world.twilio.wait_outbound(20)
+    world.twilio.wait_outbound()
     order = [c.to for c in sorted(world.twilio.ledger.calls.values(), key=lambda c: c.created_at)]
     assert order[0] == "+447400123463" and sorted(order[1:]) == ["+447400123461", "+447400123462"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import requests
 from ivr.emulator import NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import HttpTransport
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, FLOWS_DIR
+from tests.ports import free_port
 
 PUBLIC = "https://ivr.example.test"  # what Twilio signs; the test reaches gunicorn over plain http
 IVR = Path(sys.executable).with_name("ivr")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def service_env(redis_url, database_url, port, flows_dir=FLOWS_DIR) -> dict:

@@ -4,7 +4,6 @@ moto S3 server on a local port for the S3 store."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from ivr.db.models import Call, Recording
 from ivr.emulator import HangUp, Press, Silence, Speak
 from tests.callback_world import make_world, wait_for
 from tests.conftest import real_time_env, run_jobs
+from tests.ports import free_port
 
 GB, KR = "+442079460100", "+8225550100"
 CONSENT = [Silence(), Press("1"), Press("2"), Silence()]  # gb: consent given, then the issue menu
@@ -75,12 +75,6 @@ def recorded(settings, clock, sessions):
     clock.set("2026-11-24T10:00", "Europe/London")
     yield made
     made.rest.__exit__(None, None, None)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

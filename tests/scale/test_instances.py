@@ -20,8 +20,9 @@ from ivr.db.models import Call, CallbackAttempt, CallbackRequest, Ticket
 from ivr.emulator import Agent, NumberConfig, Press, Silence, Twilio
 from ivr.emulator.transport import HttpTransport, TransportError
 from tests.callback_world import BOOK_FROM_THE_QUEUE, GB, OLIVIA, wait_for
-from tests.cli.test_service import IVR, PUBLIC, free_port, service_env
+from tests.cli.test_service import IVR, PUBLIC, service_env
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.ports import free_port
 
 # Not marked time_sensitive: the service's clock is set (a file every process reads), so the wall
 # clock changes nothing here, and two `ivr serve` under libfaketime three more times would cost minutes.
@@ -108,7 +109,7 @@ def instances(redis_url, database_url, sessions, clock):
                 twilio.numbers[number] = NumberConfig(number, f"{PUBLIC}/voice/incoming", f"{PUBLIC}/voice/fallback",
                                                       f"{PUBLIC}/voice/status")
             yield twilio, balancer, started
-            twilio.wait_outbound(20)
+            twilio.wait_outbound()
         finally:
             for instance in started:
                 instance.stop()
@@ -173,7 +174,7 @@ def test_calls_carry_on_when_an_instance_dies_and_call_backs_are_placed_once(ins
 
     assert wait_for(placed, timeout=worker.STANDBY_SECONDS + 20, every=0.2)
     assert _alive(_scheduler_pid(redis)) and os.getpgid(_scheduler_pid(redis)) == started[1 - doomed].process.pid
-    twilio.wait_outbound(30)
+    twilio.wait_outbound()
     for number in ("+447400900601", "+447400900602"):
         outbound = [c for c in twilio.ledger.calls.values() if c.to == number and c.direction == "outbound-api"]
         assert len(outbound) == 1, (number, outbound)

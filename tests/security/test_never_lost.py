@@ -229,7 +229,7 @@ def test_a_worker_killed_while_paging_pages_again_with_the_same_key_and_texts_no
                 {f"page-{page.id}-0"}  # at least once; the pager drops the repeat by its key
             assert sorted(texts_to(world, EMMA, FARID)) == [EMMA, FARID]  # texted before the kill, not again
         finally:
-            world.twilio.wait_outbound(10)
+            world.twilio.wait_outbound()
             world.close()
 
 
