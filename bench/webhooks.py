@@ -8,7 +8,9 @@ log) and hit over HTTP by 16 concurrent keep-alive connections with correctly si
 - new call:  the service's /voice/incoming, each request a new call from a different caller;
 - key press: the same calls pressing 1 at the first menu (consent: the recording starts, a ticket
              opens, its number is read out); each call had its greeting's no-input answered
-             beforehand, untimed.
+             beforehand, untimed. The consent is committed to the database in the webhook.
+- issue menu: the same calls pressing 4 (KYC) at the next menu: a mid-call webhook whose records
+             are written behind (the writer's lag is sampled every 50 ms meanwhile).
 
 Each request answers a distinct live call once: no request is a retry or an idempotent replay.
 The service runs `ivr serve` itself (a private redis-server, a fixed clock on a weekday at 10:00 in
@@ -44,10 +46,17 @@ from redis import Redis
 from sqlalchemy import create_engine, func, select, text
 from twilio.request_validator import RequestValidator
 
-from ivr.db.models import Call, Consent, Ticket
+from ivr.db.models import Call, CallEvent, Consent, Ticket
 from ivr.emulator.geography import geographic_params
 
+try:
+    from ivr.calls import writer
+except ImportError:  # the code before the records writer (bench/RESULTS.md's "before" runs)
+    writer = None
+
 ROOT = Path(__file__).resolve().parent.parent
+if not (ROOT / "ivr").is_dir():  # a copy run from elsewhere against another checkout: the one we are in
+    ROOT = Path.cwd()
 BIN = Path(sys.executable).parent
 ACCOUNT_SID, AUTH_TOKEN, PUBLIC = "AC" + "0" * 31 + "1", "bench-auth-token-0123456789abcdef", "https://ivr.bench.test"
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789"
@@ -101,14 +110,24 @@ def main() -> None:
                 sids = _sids(args.requests)
                 incoming = [_signed(validator, "/voice/incoming", _params(sid, n, "ringing"))
                             for n, sid in enumerate(sids)]
-                rows.append(("new call (/voice/incoming)", name, _run(port, incoming, args.concurrency)))
+                with _LagSampler(redis_url) as lag:
+                    rows.append(("new call (/voice/incoming)", name, _run(port, incoming, args.concurrency)))
                 _report(*rows[-1], yardstick)
+                lag.report()
                 silence = [_signed(validator, "/voice/gather", _params(sid, n)) for n, sid in enumerate(sids)]
                 _check(_run(port, silence, args.concurrency), "the greeting's no-input (untimed setup)")
                 press = [_signed(validator, "/voice/gather", {**_params(sid, n), "Digits": "1"})
                          for n, sid in enumerate(sids)]
-                rows.append(("key press at the first menu (consent)", name, _run(port, press, args.concurrency)))
+                with _LagSampler(redis_url) as lag:
+                    rows.append(("key press at the first menu (consent)", name, _run(port, press, args.concurrency)))
                 _report(*rows[-1], yardstick)
+                lag.report()
+                issue = [_signed(validator, "/voice/gather", {**_params(sid, n), "Digits": "4"})
+                         for n, sid in enumerate(sids)]
+                with _LagSampler(redis_url) as lag:
+                    rows.append(("key press at the issue menu", name, _run(port, issue, args.concurrency)))
+                _report(*rows[-1], yardstick)
+                lag.report()
                 print(f"  records: {_counts(url)} (for {len(sids) + len(warm)} calls)", flush=True)
         print(f"load average after: {_load()}\n")
         print("| request | database | requests/s | p50 | p99 | max | errors | x the minimal run before "
@@ -257,11 +276,47 @@ def _report(what: str, database: str, result: Result, minimal: Result | None) ->
           f"{result.errors} errors{ratio}; server CPU {result.cpu_ms:.1f} ms a request; load {_load()}", flush=True)
 
 
+class _LagSampler:
+    """The writer's lag (the age of the oldest record not yet written) every 50 ms while a case
+    runs, and how long the writer takes to catch up after it."""
+
+    def __init__(self, redis_url: str):
+        self.redis = Redis.from_url(redis_url, decode_responses=True)
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while writer is not None and not self.stop.wait(0.05):
+            self.samples.append(writer.lag(self.redis).seconds)
+
+    def __exit__(self, *_):
+        ended = time.monotonic()
+        while writer is not None and writer.lag(self.redis).pending and time.monotonic() < ended + 120:
+            time.sleep(0.05)
+        self.caught_up = time.monotonic() - ended
+        self.stop.set()
+        self.thread.join()
+
+    def report(self) -> None:
+        if writer is None:
+            return  # the code under test writes its records synchronously: no writer to wait for
+        ordered = sorted(self.samples) or [0.0]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        print(f"  writer lag: p50 {ordered[len(ordered) // 2]:.2f} s, p99 {p99:.2f} s, max {ordered[-1]:.2f} s "
+              f"({len(self.samples)} samples); caught up {self.caught_up:.2f} s after the last request", flush=True)
+
+
 def _counts(url: str) -> str:
     engine = create_engine(url)
     with engine.connect() as db:
         counts = {name: db.scalar(select(func.count()).select_from(model))
-                  for name, model in (("calls", Call), ("tickets", Ticket), ("consents", Consent))}
+                  for name, model in (("calls", Call), ("tickets", Ticket), ("consents", Consent),
+                                      ("timeline events", CallEvent))}
     engine.dispose()
     return ", ".join(f"{n} {name}" for name, n in counts.items())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -37,6 +37,12 @@ class Metrics:
         self.deliveries_given_up = Counter("ivr_deliveries_given_up", "Pages and freeze requests still not "
                                            "delivered after their last retry (kind: page, freeze)", ["kind"],
                                            registry=self.registry)
+
+        # set from Redis when /metrics or /readyz is asked (ivr/calls/writer.py); every process sees the same
+        self.writer_lag = Gauge("ivr_writer_lag_seconds", "Age of the oldest call record not yet written to the "
+                                "database by `ivr writer`", registry=self.registry, multiprocess_mode="mostrecent")
+        self.writer_pending = Gauge("ivr_writer_pending", "Call record entries waiting for `ivr writer`",
+                                    registry=self.registry, multiprocess_mode="mostrecent")
 
     def exposition(self) -> bytes:
         if os.environ.get(MULTIPROC_DIR):

@@ -29,6 +29,10 @@ class Settings:
     redis_sentinel_master: str = "mymaster"  # the master's name in the sentinels' configuration
     call_state_ttl: int = 4 * 3600
     ticket_join_hours: int = 24
+    writer_batch: int = 200  # records entries the writer commits in one transaction (ivr/calls/writer.py)
+    writer_stream_cap: int = 200_000  # unwritten entries Redis holds before webhooks write their records directly
+    writer_claim_seconds: int = 30  # a dead writer's unacknowledged entries are claimed after this idle time
+    writer_max_lag: int = 30  # /readyz says not ready while the oldest unwritten entry is older (seconds)
     log_level: str = "INFO"
     bind: str = "0.0.0.0:8000"
     web_workers: int = 2
@@ -95,6 +99,10 @@ class Settings:
             redis_sentinel_master=_name(env, "IVR_REDIS_SENTINEL_MASTER", "mymaster"),
             call_state_ttl=_positive_int(env, "IVR_CALL_STATE_TTL", 4 * 3600),
             ticket_join_hours=_positive_int(env, "IVR_TICKET_JOIN_HOURS", 24),
+            writer_batch=_positive_int(env, "IVR_WRITER_BATCH", 200),
+            writer_stream_cap=_positive_int(env, "IVR_WRITER_STREAM_CAP", 200_000),
+            writer_claim_seconds=_positive_int(env, "IVR_WRITER_CLAIM_SECONDS", 30),
+            writer_max_lag=_positive_int(env, "IVR_WRITER_MAX_LAG", 30),
             log_level=_choice(env, "IVR_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             bind=_bind(env),
             web_workers=_positive_int(env, "IVR_WEB_WORKERS", 2),
@@ -160,6 +168,8 @@ ENV_NAMES = {
     "flows_dir": "IVR_FLOWS_DIR", "recordings_dir": "IVR_RECORDINGS_DIR", "twilio_api_url": "IVR_TWILIO_API_URL",
     "redis_sentinels": "IVR_REDIS_SENTINELS", "redis_sentinel_master": "IVR_REDIS_SENTINEL_MASTER",
     "call_state_ttl": "IVR_CALL_STATE_TTL", "ticket_join_hours": "IVR_TICKET_JOIN_HOURS",
+    "writer_batch": "IVR_WRITER_BATCH", "writer_stream_cap": "IVR_WRITER_STREAM_CAP",
+    "writer_claim_seconds": "IVR_WRITER_CLAIM_SECONDS", "writer_max_lag": "IVR_WRITER_MAX_LAG",
     "log_level": "IVR_LOG_LEVEL", "bind": "IVR_BIND", "web_workers": "IVR_WEB_WORKERS",
     "stream_slots": "IVR_STREAM_SLOTS",
     "pager_url": "IVR_PAGER_URL", "pager_secret": "IVR_PAGER_SECRET", "pager_sms_from": "IVR_PAGER_SMS_FROM",

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from datetime import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,7 @@ from redis import Redis
 from sqlalchemy import delete
 
 from ivr import create_app, worker
+from ivr.calls import ids, writer
 from ivr.clock import SettableClock
 from ivr.db import models
 from ivr.db.database import make_engine, make_sessions, upgrade
@@ -98,10 +100,47 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sessions(database_url):
+def sessions(database_url, redis_url):
+    """The tests' sessions. Each opened sees the records the webhooks handed over (a session is
+    opened only once the writer has written them all: `drain_records`, deterministic, in this
+    process). Tests of the writer itself, or of what SQL holds before it writes, use `raw_sessions`."""
     engine = make_engine(database_url)
-    yield make_sessions(engine)
+    raw = make_sessions(engine)
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    ids.install(redis, raw)
+    yield DrainingSessions(raw, redis)
     engine.dispose()
+
+
+@pytest.fixture
+def raw_sessions(sessions):
+    return sessions.raw
+
+
+class DrainingSessions:
+    def __init__(self, raw, redis):
+        self.raw, self.redis = raw, redis
+
+    def drain(self) -> int:
+        return writer.drain(SimpleNamespace(redis=self.redis, sessions=self.raw,
+                                            settings=SimpleNamespace(writer_batch=500)))
+
+    def __call__(self, **kwargs):
+        self.drain()
+        return self.raw(**kwargs)
+
+    def begin(self):
+        self.drain()
+        return self.raw.begin()
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+def drain_records(app_or_rt) -> int:
+    """What `ivr writer` does, caught up, in this process: every record handed over is written."""
+    rt = app_or_rt.extensions["ivr"] if hasattr(app_or_rt, "extensions") else app_or_rt
+    return writer.drain(rt)
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ivr.callbacks import booking
 from ivr.callbacks.booking import utc
 from ivr.calls.callers import caller_from
+from ivr.calls.ledger import ended_by_records
 from ivr.calls.lifecycle import answer, finish
 from ivr.calls.records import FINAL_STATUSES, Arrival, find_call, note
 from ivr.core.actions import QueueSettings
@@ -28,12 +29,14 @@ from ivr.db.models import Call, CallbackAttempt, CallbackRequest, CallEvent
 from ivr.queue import desk_queue, hold
 from ivr.queue.desk_queue import Member
 from ivr.runtime import Runtime
+from ivr.security.warm_transfer import agent_did
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60  # longer than a REST call can take (10 s timeout), shorter than the patience of a caller
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+MAX_CHAIN = 20  # transfer attempts looked at for an agent who accepted (a rota chain is shorter)
 
 
 @dataclass(frozen=True)
@@ -168,12 +171,7 @@ def _to_security(rt: Runtime, snapshot: _Snapshot, call_sid: str, intro) -> str:
     """Urgent: the call back is answered like a call from the customer on their open security
     ticket, so it goes straight down the on-call chain (the flow's urgent path)."""
     arrival = Arrival(call_sid=call_sid, to=snapshot.caller_id, caller=caller_from(snapshot.number), callback=True)
-    body = answer(rt, arrival, prefix=intro)
-    with rt.sessions.begin() as db:
-        call = find_call(db, call_sid)
-        if call is not None:
-            call.direction = "outbound"
-    return body
+    return answer(rt, arrival, prefix=intro)  # its call row says outbound (arrival.callback)
 
 
 def _to_queue(rt: Runtime, snapshot: _Snapshot, call_sid: str, intro) -> str:
@@ -230,7 +228,7 @@ def status(rt: Runtime, attempt_key: str, call_sid: str, call_status: str, answe
         attempt.outcome = outcome = outcome_of(call_status, attempt.answered_by)
         request = attempt.request
         request.last_outcome, request.updated_at = outcome, now
-        if outcome == "answered" and request.priority == 0 and not _reached_security(db, call_sid):
+        if outcome == "answered" and request.priority == 0 and not _reached_security(rt, db, call_sid):
             attempt.outcome = outcome = "not-connected"  # they answered, but nobody on the rota took the call
         nxt = _after_attempt(rt, db, request, outcome, now)
         _timeline(db, request, "callback_outcome", now, attempt=attempt.attempt, outcome=outcome,
@@ -241,7 +239,11 @@ def status(rt: Runtime, attempt_key: str, call_sid: str, call_status: str, answe
     return again
 
 
-def _reached_security(db, call_sid: str) -> bool:
+def _reached_security(rt: Runtime, db, call_sid: str) -> bool:
+    """An agent accepted the call: their key press is in Redis (the timeline's `transfer_accepted`
+    may not be written yet), or, once Redis has forgotten it, on the timeline."""
+    if any(agent_did(rt, call_sid, attempt) == "accepted" for attempt in range(MAX_CHAIN)):
+        return True
     return db.scalars(select(CallEvent.id).join(Call, CallEvent.call_id == Call.id)
                       .where(Call.call_sid == call_sid, CallEvent.kind == "transfer_accepted")).first() is not None
 
@@ -288,8 +290,10 @@ def _leave_queue(rt: Runtime, request: CallbackRequest, call_sid: str, call_stat
             desk = rt.desks.get(request.desk)
             if desk is not None:
                 desk_queue.unhold(rt.redis, desk, request.key)
-        with rt.sessions() as db:
-            answered_call = find_call(db, call_sid) is not None
+        answered_call = ended_by_records(rt, call_sid) is not None  # its records in Redis: answered
+        if not answered_call:
+            with rt.sessions() as db:
+                answered_call = find_call(db, call_sid) is not None
         if answered_call:
             finish(rt, call_sid, call_status, duration)
     except Exception:

@@ -1,7 +1,8 @@
 """One call's life: answer, advance on each answer, end. Wires the engine to the adapters.
 
-Each function reads: load → engine step → record → save → TwiML. The database writes of one
-webhook happen in one transaction, and the live state is saved only after it commits.
+Each function reads: load → engine step → record → commit → TwiML. The records of one webhook
+(call, ticket, timeline, consent) go to the writer in one entry with the live state, atomically
+(ivr/calls/ledger.py): the webhook answers from Redis and the records reach SQL behind it.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import time
 
 from redis.exceptions import RedisError
 
-from ivr.calls import tickets, twiml
+from ivr.calls import ticket_cache, twiml
+from ivr.calls.ledger import CallLedger, open_call
 from ivr.calls.records import VERSTAT_CHARS, Arrival, clip, end_call, find_call, note, record_outcome, start_call
 from ivr.calls.store import ANSWERING, CallStore
 from ivr.calls.turn import Turn, settle
@@ -23,6 +25,11 @@ from ivr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# The `call_answered` hooks make sure the reconcilers' and upkeep's jobs are scheduled (after Redis
+# lost its data): once a minute is enough, and on every call it cost about an eighth of a new
+# call's CPU. The key goes with Redis's data, so the first call after a loss runs them.
+ANSWERED_HOOKS_KEY = "ivr:call-answered-hooks"
+ANSWERED_HOOKS_EVERY = 60  # seconds
 ANSWER_WAIT = 8.0  # seconds a retry waits for the first attempt's answer (Twilio waits 15 s in all)
 LAST_RESORT = "We are sorry, something went wrong on our side. Please contact us through the help centre. Goodbye."
 
@@ -34,29 +41,35 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
     flow = rt.flows.for_number(arrival.to)
     if flow is None:
         return _unsupported(rt, arrival)
-    with rt.sessions.begin() as db:
-        earlier = find_call(db, arrival.call_sid)  # Twilio's retry of an attempt that failed after its commit
-        if earlier is not None and earlier.ended_at is not None:
-            return twiml.speak([], hang_up=True)  # that call is over: nothing to say, nothing to reopen
-        security = tickets.find_open_security(db, arrival.caller) if flow.urgent else None
+    hours = rt.settings.ticket_join_hours
+    # Twilio's retry of an attempt that failed after its commit finds that attempt's records in Redis
+    ledger = open_call(rt, arrival.call_sid, from_sql=False)
+    earlier = ledger.call if ledger is not None else None
+    if earlier is not None and earlier.ended_at is not None:
+        return twiml.speak([], hang_up=True)  # that call is over: nothing to say, nothing to reopen
+    ledger = ledger or CallLedger(rt)
+    try:
+        known = ticket_cache.callers_tickets(rt, arrival.caller, now, hours)
+        security = ticket_cache.find_open_security(known) if flow.urgent else None
         if security is not None:
             ticket, joined = security, True
             ticket.updated_at = now
         elif earlier is not None and earlier.ticket is not None:
             ticket, joined = earlier.ticket, True
         else:
-            ticket, joined = tickets.open_or_join(db, flow.region, arrival.caller, now,
-                                                  rt.settings.ticket_join_hours)
+            ticket, joined = ticket_cache.open_or_join(rt, known, flow.region, arrival.caller, now, hours)
         if arrival.stir_verstat:
             ticket.caller_verification = clip(arrival.stir_verstat, VERSTAT_CHARS)
         if earlier is None:
-            call = start_call(db, arrival, flow.region, flow.version, ticket, now)
-            note(db, call, "ticket_joined" if joined else "ticket_opened", now, reference=ticket.reference)
+            call = start_call(ledger, arrival, flow.region, flow.version, ticket, now)
+            note(ledger, call, "ticket_joined" if joined else "ticket_opened", now, reference=ticket.reference)
         else:
             call = earlier
-            call.ticket, call.ended_at, call.status = ticket, None, "in-progress"
-            note(db, call, "answer_retried", now, reference=ticket.reference)
-        facts = {name: value for found in rt.registry.call_facts(db, arrival) for name, value in found.items()}
+            ledger.set_ticket(ticket)
+            call.ended_at, call.status = None, "in-progress"
+            note(ledger, call, "answer_retried", now, reference=ticket.reference)
+        with rt.sessions() as db:
+            facts = {name: value for found in rt.registry.call_facts(db, arrival) for name, value in found.items()}
         state = engine.new_call(flow, arrival.call_sid, ticket=ticket.reference,
                                 caller_withheld="yes" if arrival.caller.withheld else "",
                                 security_ticket="yes" if security is not None else "",
@@ -64,11 +77,15 @@ def answer(rt: Runtime, arrival: Arrival, prefix: list | None = None) -> str:
         if security is not None and security.language in flow.language_codes:
             state = state.with_(language=security.language)
         outcome = engine.step(flow, state, CallStarted(), now)
-        record_outcome(db, call, outcome.state, outcome.actions, now)
-        state, reply = Turn(rt, flow, db, call, outcome, now).carry_out()
-    rt.service(CallStore).save(state)  # before the work after the commit: an agent rung there reads it
+        record_outcome(ledger, call, outcome.state, outcome.actions, now)
+        state, reply = Turn(rt, flow, ledger, call, outcome, now).carry_out()
+        ledger.commit(state)  # with the live state, before the work after it: an agent rung there reads it
+    except BaseException:
+        ledger.close()
+        raise
     reply = settle(reply)
-    rt.registry.call_answered(rt)
+    if rt.redis.set(ANSWERED_HOOKS_KEY, "1", nx=True, ex=ANSWERED_HOOKS_EVERY):
+        rt.registry.call_answered(rt)
     rt.metrics.calls_started.labels(flow.region).inc()
     _count_consent(rt, flow.region, reply)
     return twiml.render([*(prefix or []), *reply], rt.url_for)
@@ -127,11 +144,16 @@ def advance(rt: Runtime, call_sid: str, event: Event, prefix: list | None = None
         raise CallStateMissing(f"no live state for call {call_sid}")
     flow = rt.flows.flows[state.region]
     outcome = engine.step(flow, state, event, now)
-    with rt.sessions.begin() as db:
-        call = find_call(db, call_sid)
-        record_outcome(db, call, outcome.state, outcome.actions, now)
-        state, reply = Turn(rt, flow, db, call, outcome, now).carry_out()
-    store.save(state)  # before the work after the commit: an agent rung there reads it
+    ledger = open_call(rt, call_sid)
+    if ledger is None:
+        raise CallStateMissing(f"no record of call {call_sid}")
+    try:
+        record_outcome(ledger, ledger.call, outcome.state, outcome.actions, now)
+        state, reply = Turn(rt, flow, ledger, ledger.call, outcome, now).carry_out()
+        ledger.commit(state)  # with the live state, before the work after it: an agent rung there reads it
+    except BaseException:
+        ledger.close()
+        raise
     reply = settle(reply)
     _count_consent(rt, flow.region, reply)
     return twiml.render([*(prefix or []), *reply], rt.url_for)
@@ -143,40 +165,66 @@ def finish(rt: Runtime, call_sid: str, status: str, duration: int | None) -> boo
     store = rt.service(CallStore)
     try:
         state = store.load(call_sid)
+        ledger = open_call(rt, call_sid)
     except RedisError:  # Redis down: the record is closed all the same (the live state expires on its own)
         log.warning("call %s ended (%s) while Redis is unreachable; closing its record without its live state",
                     call_sid, status)
-        state, store = None, None
+        return _finish_in_sql(rt, call_sid, status, duration)
+    if ledger is None:
+        log.warning("status callback for unknown call %s (%s)", call_sid, status)
+        return False
+    call = ledger.call
+    if call.ended_at is None:
+        try:
+            if state is not None and state.region in rt.flows.flows:
+                outcome = engine.step(rt.flows.flows[state.region], state, CallEnded(status), now)
+                record_outcome(ledger, call, outcome.state, outcome.actions, now)
+            else:
+                note(ledger, call, "end", now, status=status)
+            end_call(ledger, call, status, duration, now)
+            ledger.commit()
+        except BaseException:
+            ledger.close()
+            raise
+        rt.metrics.calls_ended.labels(status).inc()
+    if state is not None:
+        rt.registry.call_ended(rt, state)
+    store.forget(call_sid)
+    return True
+
+
+def _finish_in_sql(rt: Runtime, call_sid: str, status: str, duration: int | None) -> bool:
+    now = rt.clock()
     with rt.sessions.begin() as db:
         call = find_call(db, call_sid)
         if call is None:
             log.warning("status callback for unknown call %s (%s)", call_sid, status)
             return False
         if call.ended_at is None:
-            if state is not None and state.region in rt.flows.flows:
-                outcome = engine.step(rt.flows.flows[state.region], state, CallEnded(status), now)
-                record_outcome(db, call, outcome.state, outcome.actions, now)
-            else:
-                note(db, call, "end", now, status=status)
+            note(db, call, "end", now, status=status)
             end_call(db, call, status, duration, now)
+            call.rev = (call.rev or 0) + 1_000_000  # newer than any copy still waiting in the stream
             rt.metrics.calls_ended.labels(status).inc()
-    if state is not None:
-        rt.registry.call_ended(rt, state)
-    if store is not None:
-        store.forget(call_sid)
     return True
 
 
 def recording_status(rt: Runtime, call_sid: str, status: str, **detail) -> None:
     """Twilio reports on the call recording we started: note it on the timeline; a completed one
-    goes to whoever keeps recordings (the `recording_completed` hook queues its ingest)."""
+    goes to whoever keeps recordings (the `recording_completed` hook queues its ingest, which
+    reads the call's row: so that one is written now, not behind)."""
     now = rt.clock()
-    with rt.sessions.begin() as db:
-        call = find_call(db, call_sid)
-        if call is None:
-            log.warning("recording callback for unknown call %s", call_sid)
-            return
-        note(db, call, f"recording_{status}", now, **detail)
+    ledger = open_call(rt, call_sid)
+    if ledger is None:
+        log.warning("recording callback for unknown call %s", call_sid)
+        return
+    try:
+        note(ledger, ledger.call, f"recording_{status}", now, **detail)
+        if status == "completed":
+            ledger.sql()
+        ledger.commit()
+    except BaseException:
+        ledger.close()
+        raise
     if status == "completed":
         rt.registry.recording_completed(rt, call_sid, detail)
 
@@ -212,23 +260,24 @@ def _apology_words(rt: Runtime, call_sid: str | None, to: str | None) -> list[Sa
 
 def _unsupported(rt: Runtime, arrival: Arrival) -> str:
     now = rt.clock()
-    with rt.sessions.begin() as db:
-        if find_call(db, arrival.call_sid) is None:  # not already noted by an earlier attempt
-            call = start_call(db, arrival, None, None, None, now)
-            note(db, call, "unsupported_number", now, to=arrival.to)
+    if open_call(rt, arrival.call_sid, from_sql=False) is None:  # not already noted by an earlier attempt
+        ledger = CallLedger(rt)
+        call = start_call(ledger, arrival, None, None, None, now)
+        note(ledger, call, "unsupported_number", now, to=arrival.to)
+        ledger.commit()
     book = rt.flows.book.get("en", {})
     texts = [book.get("unsupported_region", LAST_RESORT)] + ([book["goodbye"]] if "goodbye" in book else [])
     return twiml.apology([Say(text, "en-US") for text in texts])
 
 
 def note_on_call(rt: Runtime, call_sid: str, kind: str, **detail) -> None:
-    """Note `kind` on the call's timeline in a transaction of its own, if the call is known. Never
-    raises: the caller must still be answered when the database is what failed."""
+    """Note `kind` on the call's timeline (written behind), if the call is known. Never raises:
+    the caller must still be answered when Redis or the database is what failed."""
     try:
-        with rt.sessions.begin() as db:
-            call = find_call(db, call_sid)
-            if call is not None:
-                note(db, call, kind, rt.clock(), **detail)
+        ledger = open_call(rt, call_sid)
+        if ledger is not None:
+            note(ledger, ledger.call, kind, rt.clock(), **detail)
+            ledger.commit()
     except Exception:
         log.exception("could not note %s on call %s", kind, call_sid)
 

@@ -1,4 +1,5 @@
-"""Writing what happens on a call to the database: the call row, its timeline, consents, its ticket."""
+"""What happens on a call, as records: the call row, its timeline, consents, its ticket. `db` is a
+session, or a webhook's ledger (ivr/calls/ledger.py), which hands the records to the writer."""
 from __future__ import annotations
 
 import re
@@ -64,7 +65,7 @@ def start_call(db: Session, arrival: Arrival, region: str | None, flow_version: 
     call = Call(call_sid=arrival.call_sid, ticket=ticket, region=region, from_number=from_number,
                 to_number=to_number, caller_country=caller.country, caller_withheld=caller.withheld,
                 stir_verstat=clip(arrival.stir_verstat, VERSTAT_CHARS), flow_version=flow_version,
-                status="in-progress", started_at=now)
+                direction="outbound" if arrival.callback else "inbound", status="in-progress", started_at=now)
     db.add(call)
     clipped = {"clipped": [name for name, kept, given in (("from", from_number, caller.number or caller.raw),
                                                           ("to", to_number, arrival.to)) if kept != given]}

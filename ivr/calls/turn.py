@@ -1,11 +1,13 @@
 """One webhook's turn on one call: carrying out what the engine asked for.
 
-Inside the webhook's database transaction, each action the engine returned goes to the capability
-that registered for its type (`registry.effects`): the security capability rings the on-call
-agent for a Transfer, the queue puts the caller in a desk's queue for a JoinQueue, and so on. A
-handler may answer the engine at once (`turn.answer`: nobody left to ring, a full queue), leave a
-TwiML-level action for the reply (`turn.emit`), or leave work for after the commit
-(`turn.after_commit`: what may only happen once the rows exist, such as enqueueing a page).
+Inside the webhook (its records gathered in a ledger, ivr/calls/ledger.py), each action the
+engine returned goes to the capability that registered for its type (`registry.effects`): the
+security capability rings the on-call agent for a Transfer, the queue puts the caller in a
+desk's queue for a JoinQueue, and so on. A handler may answer the engine at once (`turn.answer`:
+nobody left to ring, a full queue), leave a TwiML-level action for the reply (`turn.emit`), or
+leave work for after the commit (`turn.after_commit`: what may only happen once the rows exist,
+such as enqueueing a page). A handler that needs the database (`turn.db`) gets a session in which
+the call's and ticket's rows exist; the webhook's records are then committed there, synchronously.
 Actions nobody registered for (Say, Gather, Hangup ...) go to the reply as they are. Once all
 are carried out, the `reply_ready` hook may add to the reply's start (the speech capability starts
 or stops the call's urgency stream there).
@@ -18,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ivr.calls.ledger import CallLedger
 from ivr.calls.records import note, record_outcome
 from ivr.core import engine
 from ivr.core.actions import Gather
@@ -37,11 +40,16 @@ class AfterCommit:
 
 
 class Turn:
-    def __init__(self, rt: Runtime, flow: Flow, db: Session, call: Call, outcome: Outcome, now: datetime):
-        self.rt, self.flow, self.db, self.call, self.now = rt, flow, db, call, now
+    def __init__(self, rt: Runtime, flow: Flow, records: CallLedger, call: Call, outcome: Outcome, now: datetime):
+        self.rt, self.flow, self.records, self.call, self.now = rt, flow, records, call, now
         self.state: CallState = outcome.state
         self._pending = list(outcome.actions)
         self._reply: list = []
+
+    @property
+    def db(self) -> Session:
+        """The database, for a capability whose rows refer to the call or its ticket."""
+        return self.records.sql()
 
     def carry_out(self) -> tuple[CallState, list]:
         """Carry out every action (and those of the engine's answers to them). Returns the call's
@@ -60,7 +68,7 @@ class Turn:
     def answer(self, event: Event) -> None:
         """Give the engine an answer now (within this webhook) and carry out what it asks next."""
         outcome = engine.step(self.flow, self.state, event, self.now)
-        record_outcome(self.db, self.call, outcome.state, outcome.actions, self.now)
+        record_outcome(self.records, self.call, outcome.state, outcome.actions, self.now)
         self.state = outcome.state
         self._pending[:0] = outcome.actions
 
@@ -81,7 +89,7 @@ class Turn:
         self._reply.append(AfterCommit(work))
 
     def note(self, kind: str, **detail) -> None:
-        note(self.db, self.call, kind, self.now, **detail)
+        note(self.records, self.call, kind, self.now, **detail)
 
 
 def settle(reply: list) -> list:

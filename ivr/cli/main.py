@@ -32,7 +32,7 @@ def main() -> None:
         load_dotenv(PROJECT_ROOT / name, override=False)
 
 
-for command in (flows.flows, db.db, serve.serve, serve.worker, oncall.oncall, pages.pages, call.call,
+for command in (flows.flows, db.db, serve.serve, serve.worker, serve.writer, oncall.oncall, pages.pages, call.call,
                 callbacks.callbacks, desks.desks, models.models, recordings.recordings, tickets.tickets,
                 users.users, audit.audit, intents.intents):
     main.add_command(command)

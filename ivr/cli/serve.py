@@ -1,4 +1,4 @@
-"""`ivr serve` (the web app and its job workers) and `ivr worker`."""
+"""`ivr serve` (the web app, its job workers and the records writer), `ivr worker` and `ivr writer`."""
 from __future__ import annotations
 
 import os
@@ -12,6 +12,7 @@ import click
 
 from ivr import logs
 from ivr import worker as job_worker
+from ivr.calls import writer as records_writer
 from ivr.cli.context import runtime, settings
 from ivr.db.database import upgrade
 from ivr.errors import FlowError, IvrError
@@ -54,6 +55,7 @@ def serve(job_workers: int) -> None:
     env = {**os.environ, MULTIPROC_DIR: str(_metrics_dir())}
     children = [subprocess.Popen(web, env=env)]
     children += [subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"], env=env) for _ in range(job_workers)]
+    children.append(subprocess.Popen([sys.executable, "-m", "ivr.cli", "writer"], env=env))
     _supervise(children)
 
 
@@ -95,3 +97,17 @@ def worker(burst: bool) -> None:
     rt = runtime()
     logs.configure(rt.settings.log_level)
     job_worker.work(rt, burst=burst, logging_level=rt.settings.log_level)
+
+
+@click.command()
+def writer() -> None:
+    """Write the call records the webhooks handed over (the Redis stream ivr:records) to the
+    database, in batches. Its own process, not an RQ job: it must never wait behind a long job (a
+    recording's ingest), and one is enough for many web nodes (run one per host for failover: a
+    dead one's entries are claimed by another). `ivr serve` starts one."""
+    rt = runtime()
+    logs.configure(rt.settings.log_level)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    records_writer.run(rt, stop=lambda: bool(stopping))

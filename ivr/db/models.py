@@ -56,6 +56,7 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    rev: Mapped[int | None] = mapped_column(Integer)  # its webhook's count: an older copy never overwrites
 
     ticket: Mapped[Ticket | None] = relationship(back_populates="calls")
     events: Mapped[list[CallEvent]] = relationship(back_populates="call", order_by="CallEvent.id")

@@ -3,10 +3,13 @@ process (the clock can be set), or over HTTP against a running service."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
+from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.calls import writer
 from ivr.clock import SettableClock
 from ivr.db.database import make_engine, make_sessions, upgrade
 from ivr.emulator import NumberConfig, Twilio, desk_preset
@@ -17,6 +20,8 @@ from ivr.emulator.transport import HttpTransport
 from ivr.flows.loader import FlowSet, load_flows
 from ivr.settings import Settings
 from ivr.web.app import create_app
+
+WRITER_WAIT = 10.0  # seconds a report over HTTP waits for the service's writer to write the call
 
 
 @dataclass
@@ -95,8 +100,20 @@ class Dialer:
         finally:
             if in_process:
                 desk_preset.clear(self.runtime, preset)
+        self._records_written()
         report = build_report(call, self.sessions, placed, self.flows, self.twilio.rung_during(call))
         return Outcome(scenario, report, problems + check(scenario.spec.expect, report))
+
+    def _records_written(self) -> None:
+        """The report reads the call's rows: in this process, write what the webhooks handed over
+        now; against a running service, give its `ivr writer` a moment to catch up."""
+        if self.runtime is not None:
+            writer.drain(self.runtime)
+            return
+        redis = Redis.from_url(self.settings.redis_url, decode_responses=True)
+        give_up = time.monotonic() + WRITER_WAIT
+        while writer.lag(redis).pending and time.monotonic() < give_up:
+            time.sleep(0.1)
 
     def _set_clock(self, to: str, at: str | None, problems: list[str]) -> None:
         if at:

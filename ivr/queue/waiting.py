@@ -9,6 +9,7 @@ import logging
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.calls import lifecycle
+from ivr.calls.ledger import ended_by_records
 from ivr.calls.lifecycle import note_on_call
 from ivr.calls.records import find_call
 from ivr.calls.store import CallStore
@@ -114,6 +115,9 @@ def whisper(rt: Runtime, desk_name: str, call_sid: str) -> str:
 
 def _ended(rt: Runtime, call_sid: str) -> bool:
     """Our records say the call is over (Twilio's final status came)."""
+    known = ended_by_records(rt, call_sid)  # Redis's copy: SQL's may not be written yet
+    if known is not None:
+        return known
     with rt.sessions() as db:
         call = find_call(db, call_sid)
         return call is not None and call.ended_at is not None

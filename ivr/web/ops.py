@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from ivr.calls.writer import lag
 from ivr.security.paging import acknowledge
 from ivr.web import bearer_matches, runtime
 
@@ -23,14 +24,20 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready to take calls: Redis, the database and the flows. Says which failed, never how (that is logged)."""
+    """Ready to take calls: Redis, the database, the flows, and the writer keeping up (its oldest
+    unwritten record younger than IVR_WRITER_MAX_LAG seconds). Says which failed, never how (that is logged)."""
     rt = runtime()
-    checks = {"flows": "ok" if len(rt.flows) else "none loaded", "redis": "ok", "database": "ok"}
+    checks = {"flows": "ok" if len(rt.flows) else "none loaded", "redis": "ok", "database": "ok", "writer": "ok"}
     try:
         rt.redis.ping()
+        behind = writer_lag(rt)
+        if behind.seconds > rt.settings.writer_max_lag:
+            log.warning("readiness: the writer is %.1f s behind (%d entries)", behind.seconds, behind.pending)
+            checks["writer"] = "behind"
     except Exception:  # readiness reports any failure as not ready
         log.warning("readiness: Redis is unavailable", exc_info=True)
         checks["redis"] = "unavailable"
+        checks.pop("writer")
     try:
         with rt.sessions() as db:
             db.execute(text("SELECT 1"))
@@ -47,6 +54,10 @@ def metrics():
     rt = runtime()
     if not bearer_matches(rt.settings.ops_token):
         return jsonify(error="forbidden: /metrics needs the ops token (IVR_OPS_TOKEN)"), 403
+    try:
+        writer_lag(rt)
+    except Exception:
+        log.warning("metrics: could not read the writer's lag from Redis", exc_info=True)
     return rt.metrics.exposition(), 200, {"Content-Type": "text/plain; version=0.0.4"}
 
 
@@ -61,3 +72,11 @@ def acknowledge_page(page_id: int):
         if page is None:
             return jsonify(error=f"no page {page_id}"), 404
         return jsonify(page=page.id, status=page.status)
+
+
+def writer_lag(rt):
+    """The writer's lag, also set on the metrics."""
+    found = lag(rt.redis)
+    rt.metrics.writer_lag.set(found.seconds)
+    rt.metrics.writer_pending.set(found.pending)
+    return found
