@@ -58,5 +58,9 @@ class EmulatedCall:
     def heard_stock_error(self) -> bool:
         return any(h.kind == "stock_error" for h in self.transcript)
 
+    def story(self) -> str:
+        """The transcript, a line a step: what a failing test prints to say what happened."""
+        return "\n".join(f"{h.kind}: {h.text}" for h in self.transcript)
+
     def heard(self, fragment: str) -> bool:
         return any(fragment in text for text in self.said)

@@ -262,7 +262,10 @@ class Session:
         # keys pressed during a pause reach nobody: they stay in the script for the next question
         quiet_ms = max(0.0, length * 1000 - spoken_ms)
         stream.quiet(quiet_ms, paced=spoken_ms > 0, stop=moved_on)
-        deadline = time.monotonic() + 2.0  # quiet sent faster than real time: let the app catch up
+        # the quiet went faster than real time: give the app as long to catch up (decode, decide, move the
+        # call through the REST API) as the quiet would have lasted on a real call, at least 2 s; a busy
+        # machine otherwise outruns the app and the call goes on as if it had heard nothing
+        deadline = time.monotonic() + max(2.0, quiet_ms / 1000)
         while not moved_on() and time.monotonic() < deadline and stream.socket is not None:
             time.sleep(0.02)
         waited = (stream.sent_ms - spoken_ms) / 1000 if moved_on() else quiet_ms / 1000

@@ -162,7 +162,7 @@ def test_the_account_system_confirms_a_freeze_and_the_caller_hears_it(world, clo
     clock.set("2026-11-24T10:00", "America/Los_Angeles")
     world.twilio.person(ALICE, Agent())
     call = world.twilio.call(US, "+14155550180", [Press("9"), Press("1")])
-    assert call.heard("Your account is now frozen") and call.bridged_to == [ALICE]
+    assert call.heard("Your account is now frozen") and call.bridged_to == [ALICE], call.story()
     [sent] = accounts.received
     assert signed_by(sent, FREEZE_SECRET) and sent.headers["Idempotency-Key"] == f"freeze-{sent.json['ticket']}"
     assert sent.json["caller"] == "+14155550180" and sent.json["region"] == "us"

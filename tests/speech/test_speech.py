@@ -89,7 +89,7 @@ def test_an_urgent_phrase_acts_before_the_caller_has_finished(served, clock, ses
     # results, so the guess may be sure (straight through) or, below the sure mark, asked about
     # ("press 9 or say yes"): the caller who is asked presses 9 — either way before the end.
     call = twilio.call(KR, "+821012345604", [Silence(), Speak(long_sentence, language="ko"), Press("9")])
-    assert call.heard("보안팀으로 연결해 드리겠습니다") and call.bridged_to == ["+6565550111"]
+    assert call.heard("보안팀으로 연결해 드리겠습니다") and call.bridged_to == ["+6565550111"], call.story()
     row, events = timeline(sessions, call.sid)
     assert ("urgent", {"trigger": "speech", "from_step": "describe"}) in events
     brief = next(d for k, d in events if k == "security_brief")
