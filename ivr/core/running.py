@@ -45,7 +45,10 @@ def go_urgent(flow: Flow, state: CallState, trigger: str, actions: list[Action] 
         raise EngineError(f"{flow.source}: this region has no urgent path")
     leaving = [LeaveQueue(state.queue.desk)] if state.queue.desk else []
     note = Note("urgent", {"trigger": trigger, "from_step": state.step})
-    state = state.with_(waiting=False, attempts=0, urgent=trigger)
+    # whatever question was open is closed, "press 9 or say yes" included: an answer (or silence)
+    # on the security path belongs to the security path
+    state = state.with_(waiting=False, attempts=0, urgent=trigger,
+                        listening=replace(state.listening, checking_urgent=False))
     return run(flow, state.visiting(flow.urgent.start), [*(actions or []), *leaving, note])
 
 

@@ -448,6 +448,21 @@ def test_an_unsure_urgent_phrase_is_asked_about_and_no_goes_back_to_the_question
     assert given.state.consent == "given"
 
 
+@pytest.mark.parametrize("confirm", [Digits("9"), Speech("yes please")], ids=["nine", "yes"])
+def test_a_caller_who_confirms_an_unsure_urgent_phrase_then_waits_for_the_agent_rung_once(flows, confirm):
+    # found with vosk: the "press 9" answer left the question open, so the silence while the agent rang
+    # was read as "no", the transfer started over and the agent was rung a second time
+    flow = flows.flows["us"]
+    consent = run(flow, [Digits("1")])[-1]
+    asked = engine.step(flow, consent.state, Speech("my money is missing", 0.9, "account_takeover", 0.6, True),
+                        WEEKDAY_NOON_LA)
+    confirmed = engine.step(flow, asked.state, confirm, WEEKDAY_NOON_LA)
+    assert len(of(confirmed, Transfer)) == 1 and not confirmed.state.listening.checking_urgent
+    waiting = engine.step(flow, confirmed.state, NoInput(), WEEKDAY_NOON_LA)
+    assert of(waiting, WaitForAgent) == [WaitForAgent("security_transfer", 0)] and not of(waiting, Transfer)
+    assert not any(n.kind == "urgent_rejected" for n in of(waiting, Note))
+
+
 def test_hours_do_not_apply_to_the_urgent_path(flows):
     greeting = start(flows.flows["us"], THANKSGIVING_LA)
     after = engine.step(flows.flows["us"], greeting.state, Digits("9"), THANKSGIVING_LA)

