@@ -62,10 +62,17 @@ def test_an_urgent_phrase_at_the_closed_hours_message(served, clock, sessions):
     clock.set("2026-11-24T21:00", "Asia/Seoul")  # closed: the security line stays open
     twilio = served()
     twilio.person(AGENT, Agent())
-    call = twilio.call(KR, "+821012345613", [Silence(), Speak(HIJACKED, language="ko"), Silence(), Silence()])
-    assert call.bridged_to == [AGENT]
+    # heard sure, the words go straight to the security path (and 9, pressed while the agent rings,
+    # changes nothing); heard unsure, the caller is asked "press 9 or say yes" and presses 9
+    call = twilio.call(KR, "+821012345613", [Silence(), Speak(HIJACKED, language="ko"), Press("9"), Silence(),
+                                            Silence()])
+    assert call.bridged_to == [AGENT], call.story()
     _, events = timeline(sessions, call.sid)
-    assert ("urgent", {"trigger": "speech", "from_step": "closed_pointers"}) in events
+    heard = [d for k, d in events if k in ("intent", "urgent_unsure") and d.get("step") == "closed_pointers"]
+    assert heard and heard[0]["intent"] == "account_takeover"
+    assert [(d["trigger"], d["from_step"]) for k, d in events if k == "urgent"] in (
+        [("speech", "closed_pointers")], [("keypad", "closed_pointers")])
+    assert len([k for k, _ in events if k == "transfer_ringing"]) == 1
 
 
 def test_a_sentence_that_is_not_urgent_changes_nothing_and_keys_still_work(served, clock, sessions):
